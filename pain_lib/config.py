@@ -1,0 +1,218 @@
+"""Profiles, device choice and seeding.
+
+A *profile* fixes the scale of a run: how much synthetic data, how wide and deep the
+networks, how many epochs and folds.  Every notebook parameter overrides its profile.
+
+=========  ===========================================  ===========================
+profile    for                                          scale
+=========  ===========================================  ===========================
+tiny       tests and CI                                 seconds per notebook, 2 CPU cores
+standard   the default ``make reproduce`` (synthetic)   minutes per notebook on CPU
+paper      GPU + real data                              the papers' own settings
+=========  ===========================================  ===========================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Profile",
+    "PROFILES",
+    "get_profile",
+    "resolve_device",
+    "seed_everything",
+    "SYNTHETIC_DATASETS",
+    "REAL_DATASETS",
+    "DATASETS",
+    "PAPER_DATASET_OF",
+]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The scale of a run. Frozen: use :meth:`replace` to derive a variant."""
+
+    name: str
+    #: scale of the synthetic datasets generated for this profile (tiny / standard / large)
+    synth_scale: str
+    #: cross-validation protocol: ``loso`` or ``group-kfold:K`` (subject-grouped)
+    cv: str
+    #: evaluate at most this many folds (``None``: all of them)
+    max_folds: int | None
+    #: training epochs
+    epochs: int
+    #: mini-batch size
+    batch_size: int
+    #: frames per clip fed to a 3D network
+    clip_len: int
+    #: side of the square face crop, pixels
+    image_size: int
+    #: temporal stride between sampled frames
+    temporal_stride: int
+    #: channels of the first network stage (the papers use 64)
+    base_width: int
+    #: initial learning rate of SGD
+    lr: float
+    #: mixed precision (bf16/fp16 autocast) when the device is CUDA
+    amp: bool
+    #: DataLoader worker processes
+    num_workers: int
+    #: per-cell timeout when a notebook runs under papermill, seconds
+    cell_timeout_s: int
+    #: what this profile reduces relative to the papers (shown in every notebook)
+    reduced: tuple[str, ...] = field(default_factory=tuple)
+
+    def replace(self, **changes: Any) -> Profile:
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "tiny": Profile(
+        name="tiny",
+        synth_scale="tiny",
+        cv="group-kfold:2",
+        max_folds=1,
+        epochs=1,
+        batch_size=4,
+        clip_len=8,
+        image_size=32,
+        temporal_stride=1,
+        base_width=8,
+        lr=0.01,
+        amp=False,
+        num_workers=0,
+        cell_timeout_s=300,
+        reduced=(
+            "tiny synthetic dataset",
+            "networks 8x narrower",
+            "32x32 crops, 8-frame clips",
+            "1 epoch, 1 of 2 subject-grouped folds",
+        ),
+    ),
+    "standard": Profile(
+        name="standard",
+        synth_scale="standard",
+        cv="group-kfold:3",
+        max_folds=None,
+        epochs=4,
+        batch_size=8,
+        clip_len=16,
+        image_size=48,
+        temporal_stride=1,
+        base_width=16,
+        lr=0.01,
+        amp=False,
+        num_workers=0,
+        cell_timeout_s=1800,
+        reduced=(
+            "synthetic data in the real layouts",
+            "networks 4x narrower than the paper",
+            "48x48 crops, 16-frame clips",
+            "few epochs, 3 subject-grouped folds instead of leave-one-subject-out",
+        ),
+    ),
+    "paper": Profile(
+        name="paper",
+        synth_scale="large",
+        cv="loso",
+        max_folds=None,
+        epochs=30,
+        batch_size=64,
+        clip_len=32,
+        image_size=112,
+        temporal_stride=2,
+        base_width=64,
+        lr=0.01,
+        amp=True,
+        num_workers=4,
+        cell_timeout_s=7 * 24 * 3600,
+        reduced=(),
+    ),
+}
+
+#: synthetic flavours written by :mod:`pain_lib.synth`, in the real datasets' layouts
+SYNTHETIC_DATASETS = ("synth-unbc", "synth-biovid", "synth-mint")
+#: the licensed datasets (user supplies ``data_root``)
+REAL_DATASETS = ("unbc", "biovid", "mint")
+DATASETS = SYNTHETIC_DATASETS + REAL_DATASETS
+#: the dataset name the papers' tables use for each dataset of this library
+PAPER_DATASET_OF = {
+    "unbc": "UNBC-McMaster",
+    "synth-unbc": "UNBC-McMaster",
+    "biovid": "BioVid-A",
+    "synth-biovid": "BioVid-A",
+    "mint": "MIntPAIN",
+    "synth-mint": "MIntPAIN",
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the profile called ``name`` or raise a ``ValueError`` listing the valid ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}"
+        ) from None
+
+
+def resolve_device(device: str = "auto"):
+    """Map ``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` / ``mps`` to a ``torch.device``.
+
+    ``auto`` picks CUDA, then Apple MPS, then the CPU. Asking for a device that is not
+    present raises a ``ValueError`` that says what is available.
+    """
+    import torch
+
+    available = ["cpu"]
+    if torch.cuda.is_available():
+        available += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        available.append("mps")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if "mps" in available:
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device not in available:
+        raise ValueError(
+            f"device {device!r} is not available on this machine; available: "
+            f"{', '.join(available)} (or 'auto' to pick the best one)"
+        )
+    return torch.device(device)
+
+
+def seed_everything(seed: int, *, deterministic: bool = True) -> np.random.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) and set cuDNN to deterministic mode.
+
+    Returns a NumPy ``Generator`` seeded with ``seed`` for code that takes one explicitly.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+    # CUBLAS needs this for deterministic matmuls on CUDA >= 10.2.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return np.random.default_rng(seed)

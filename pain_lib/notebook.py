@@ -1,0 +1,327 @@
+"""The one call a notebook makes after its parameters cell.
+
+.. code-block:: python
+
+    import pain_lib.notebook
+    run = pain_lib.notebook.start(globals(), notebook="scn/01_table1_depth")
+
+:func:`start` checks every parameter against the notebook's ``parameters`` cell (unknown
+names, wrong types and invalid values are errors, not warnings), resolves the profile, seeds
+everything, picks the device, resolves or generates the dataset and prints a summary. The
+returned :class:`Run` writes tables and figures with provenance to ``results/<paper>/``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import math
+import platform
+import subprocess
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import report
+from .config import PAPER_DATASET_OF, SYNTHETIC_DATASETS, Profile, get_profile, resolve_device, seed_everything
+from .params import ParameterError, validate_parameters
+from .registry import NotebookEntry, declared_parameters, get_entry, repo_root
+
+__all__ = ["start", "Run", "ParameterError", "DataRootError"]
+
+# Names IPython / Jupyter put into a kernel's namespace; never parameters.
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+class DataRootError(FileNotFoundError):
+    """The dataset root is missing or not given for a real (licensed) dataset."""
+
+
+def _user_variables(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The variables a notebook's parameter cells (declared and papermill-injected) set."""
+    out = {}
+    for name, value in namespace.items():
+        if name.startswith("_") or name in _KERNEL_NAMES:
+            continue
+        if isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)):
+            continue
+        out[name] = value
+    return out
+
+
+def start(namespace: dict[str, Any], *, notebook: str, quiet: bool = False) -> Run:
+    """Validate the notebook's parameters and return its :class:`Run`.
+
+    ``namespace`` is the notebook's ``globals()``; ``notebook`` its registry id.
+    Raises :class:`ParameterError` for an unknown, ill-typed or invalid parameter and
+    :class:`DataRootError` for a missing dataset root.
+    """
+    entry = get_entry(notebook)
+    declared = declared_parameters(entry.path)
+    given = _user_variables(namespace)
+    params = validate_parameters(given, declared, entry)
+    run = Run(entry, params)
+    if not quiet:
+        print(run.summary())
+    return run
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+        return (sha or "unknown") + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("pain-lib", "torch", "torchvision", "numpy", "scipy", "pandas", "scikit-learn",
+                "opencv-python", "matplotlib", "papermill", "neurokit2"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+class Run:
+    """One execution of a registered notebook: its parameters, profile, data and outputs."""
+
+    def __init__(self, entry: NotebookEntry, params: dict[str, Any]):
+        self.entry = entry
+        self.id = entry.id
+        self.paper = entry.paper
+        self.params = dict(params)
+        self.root = repo_root()
+        self.started = time.time()
+        self.profile: Profile = self._resolve_profile()
+        self.seed: int = int(params.get("seed", 0))
+        self.rng = seed_everything(self.seed)
+        self.device = resolve_device(params.get("device", "auto"))
+        self.dataset: str = params.get("dataset", "none")
+        self.is_synthetic = self.dataset in SYNTHETIC_DATASETS
+        self.paper_dataset = PAPER_DATASET_OF.get(self.dataset)
+        out = Path(params.get("output_dir", "results"))
+        self.output_dir = out if out.is_absolute() else self.root / out
+        self.data_root = self._resolve_data_root()
+        tag = f"{self.profile.name}-{self.dataset}-seed{self.seed}"
+        self.checkpoint_dir = self.root / "cache" / "checkpoints" / self.id.replace("/", "__") / tag
+        self.written: list[Path] = []
+        self._files_of: dict[Path, list[str]] = {}  # provenance stem -> files written under it
+        _apply_figure_style()
+
+    # ------------------------------------------------------------------ setup
+    def _resolve_profile(self) -> Profile:
+        profile = get_profile(self.params.get("profile", "standard"))
+        overrides = {
+            k: v for k, v in self.params.items()
+            if k in Profile.__dataclass_fields__ and k != "name" and v is not None
+        }
+        return profile.replace(**overrides) if overrides else profile
+
+    def _resolve_data_root(self) -> Path | None:
+        given = str(self.params.get("data_root", "") or "")
+        if self.dataset in ("none", ""):
+            return None
+        if self.is_synthetic:
+            from . import synth
+
+            return synth.ensure(self.dataset, self.profile.synth_scale, Path(given) if given else None, seed=0)
+        if not given:
+            raise DataRootError(
+                f"dataset {self.dataset!r} is a licensed dataset that is not shipped: set "
+                f"data_root to the folder where you unpacked it (see data_manifests/{self.dataset}.yaml "
+                f"for the expected layout and how to request access), or use "
+                f"dataset='synth-{self.dataset}' for the built-in simulator"
+            )
+        root = Path(given).expanduser()
+        if not root.exists():
+            raise DataRootError(f"data_root {str(root)!r} does not exist (dataset {self.dataset!r})")
+        return root
+
+    def summary(self) -> str:
+        import torch
+
+        lines = [
+            f"pain-lib run {self.id}  (paper: {self.paper}, artifacts: {', '.join(self.entry.artifacts)})",
+            f"  profile   {self.profile.name}" + (f"  (reduced: {'; '.join(self.profile.reduced)})" if self.profile.reduced else ""),
+            f"  dataset   {self.dataset}" + (f"  -> {self.data_root}" if self.data_root else "")
+            + ("  [SYNTHETIC: numbers are not reproductions of real-data results]" if self.is_synthetic else ""),
+            f"  device    {self.device}  (torch {torch.__version__}, {torch.get_num_threads()} threads)",
+            f"  seed      {self.seed}",
+            f"  results   {self.output_dir / self.paper}",
+        ]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ helpers
+    def progress(self, iterable=None, **kwargs):
+        """A tqdm progress bar (notebook-aware)."""
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, **kwargs)
+
+    def paper_table(self, artifact: str, *, paper: str | None = None, dataset: str | None = None) -> pd.DataFrame:
+        """The paper's transcribed values for ``artifact`` (see :func:`pain_lib.report.paper_table`)."""
+        return report.paper_table(paper or self.paper, artifact, dataset=dataset)
+
+    def _paths(self, artifact: str, name: str | None, paper: str | None) -> tuple[str, Path]:
+        paper = paper or self.paper
+        stem = report.artifact_slug(artifact) + (f"-{report.artifact_slug(name)}" if name else "")
+        return paper, self.output_dir / paper / stem
+
+    def _provenance(self, paper: str, artifact: str, kind: str, files: list[str], caption: str) -> dict:
+        now = time.time()
+        return {
+            "notebook": self.id,
+            "paper": paper,
+            "artifact": artifact,
+            "kind": kind,
+            "caption": caption,
+            "files": files,
+            "parameters": self.params,
+            "profile": self.profile.name,
+            "profile_settings": self.profile.as_dict(),
+            "dataset": self.dataset,
+            "synthetic": self.is_synthetic,
+            "paper_dataset": self.paper_dataset,
+            "data_root": str(self.data_root) if self.data_root else None,
+            "dataset_manifest_sha256": _manifest_hash(self.data_root),
+            "git_commit": _git_commit(self.root),
+            "versions": _versions(),
+            "device": str(self.device),
+            "seed": self.seed,
+            "start": _dt.datetime.fromtimestamp(self.started, _dt.timezone.utc).isoformat(),
+            "end": _dt.datetime.fromtimestamp(now, _dt.timezone.utc).isoformat(),
+            "duration_s": round(now - self.started, 3),
+        }
+
+    # ------------------------------------------------------------------ outputs
+    def save_table(
+        self,
+        results: pd.DataFrame,
+        artifact: str,
+        *,
+        name: str | None = None,
+        caption: str = "",
+        paper: str | None = None,
+        compare: bool = True,
+    ) -> pd.DataFrame:
+        """Write this run's numbers next to the paper's: ``.csv`` (tidy), ``.md``, ``.json``.
+
+        ``results``: long format, ``row, column, value`` (+ ``metric``, ``std``, ``n``,
+        ``unit``, ``dataset``). With ``compare=False`` (a table the paper does not print,
+        e.g. a dataset summary) the frame is written as it is. Returns the written table.
+        """
+        paper, stem = self._paths(artifact, name, paper)
+        if compare and paper in report.PAPERS:
+            table = report.side_by_side(
+                results, paper=paper, artifact=artifact, run_dataset=self.dataset, paper_dataset=self.paper_dataset
+            )
+            md = report.to_markdown(table, title=f"{paper} {artifact}" + (f" ({name})" if name else ""), caption=caption)
+        else:
+            table = results.copy()
+            md = (f"### {paper} {artifact}\n\n" + (caption + "\n\n" if caption else "")
+                  + _plain_markdown(table))
+        if self.is_synthetic:
+            md += (f"\nRan on `{self.dataset}` (synthetic data in the real layout, profile "
+                   f"`{self.profile.name}`): not a reproduction of the paper's real-data numbers.\n")
+        buf = io.StringIO()
+        table.to_csv(buf, index=False)
+        files = [stem.with_suffix(".csv"), stem.with_suffix(".md")]
+        report.atomic_write_text(files[0], buf.getvalue())
+        report.atomic_write_text(files[1], md)
+        self._write_provenance(stem, paper, artifact, "table", files, caption)
+        return table
+
+    def save_figure(
+        self, fig, artifact: str, *, name: str | None = None, caption: str = "", paper: str | None = None
+    ) -> list[Path]:
+        """Write a matplotlib figure as ``.png`` and ``.svg`` with a provenance ``.json``."""
+        paper, stem = self._paths(artifact, name, paper)
+        if self.is_synthetic and fig._suptitle is None:
+            fig.suptitle(f"{paper} {artifact} — {self.dataset} (synthetic), profile {self.profile.name}", fontsize=9)
+        files = []
+        for ext, kw in ((".png", {"dpi": 130}), (".svg", {})):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext[1:], bbox_inches="tight", **kw)
+            files.append(report.atomic_write_bytes(stem.with_suffix(ext), buf.getvalue()))
+        self._write_provenance(stem, paper, artifact, "figure", files, caption)
+        return files
+
+    def _write_provenance(self, stem: Path, paper: str, artifact: str, kind: str, files: list[Path], caption: str) -> None:
+        """One ``<stem>.json`` per artifact stem; a table and its figure share it."""
+        names = self._files_of.setdefault(stem, [])
+        names += [f.name for f in files if f.name not in names]
+        kinds = sorted({kind} | ({"table"} if any(n.endswith(".csv") for n in names) else set())
+                       | ({"figure"} if any(n.endswith(".png") for n in names) else set()))
+        prov = self._provenance(paper, artifact, "+".join(kinds), list(names), caption)
+        report.atomic_write_json(stem.with_suffix(".json"), prov)
+        for p in [*files, stem.with_suffix(".json")]:
+            if p not in self.written:
+                self.written.append(p)
+
+    def finish(self) -> None:
+        """Close the run: print what was written and how long it took."""
+        duration = time.time() - self.started
+        print(f"{self.id}: wrote {len(self.written)} files in {duration:.1f} s")
+        for p in self.written:
+            try:
+                print("  ", p.relative_to(self.root))
+            except ValueError:
+                print("  ", p)
+
+
+def _plain_markdown(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            cells.append(f"{v:.4g}" if isinstance(v, float) and not math.isnan(v) else ("–" if isinstance(v, float) else str(v)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _manifest_hash(root: Path | None) -> str | None:
+    """SHA-256 of the dataset's generator marker (synthetic) or of its label index (real)."""
+    if root is None:
+        return None
+    for name in (".synth_complete.json", "starting_point/samples.csv"):
+        p = Path(root) / name
+        if p.exists():
+            return hashlib.sha256(p.read_bytes()).hexdigest()
+    return None
+
+
+def _apply_figure_style() -> None:
+    try:
+        import matplotlib as mpl
+    except ImportError:  # pragma: no cover
+        return
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "legend.fontsize": 9,
+            "xtick.labelsize": 9,
+            "ytick.labelsize": 9,
+            "svg.hashsalt": "pain-lib",  # stable SVG ids between runs
+        }
+    )

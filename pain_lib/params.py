@@ -1,0 +1,136 @@
+"""Strict checking of notebook parameters against their declared annotations.
+
+papermill only *warns* about parameters a notebook does not declare and never checks types;
+this module makes both an error that names the parameter, what was given and what is
+allowed. The annotations understood are the ones a parameters cell uses: ``str``, ``int``,
+``float``, ``bool``, ``list[T]``, ``tuple[T, ...]``, ``dict``, and ``X | None``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .config import DATASETS, PROFILES
+from .registry import NotebookEntry, Parameter
+
+__all__ = ["ParameterError", "check_type", "validate_parameters", "parse_cli_value"]
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class ParameterError(ValueError):
+    """A notebook parameter that is unknown, ill-typed or out of range."""
+
+
+def _split_union(annotation: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in annotation:
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+def check_type(value: Any, annotation: str) -> bool:
+    """Whether ``value`` fits ``annotation`` (an int is accepted for ``float``)."""
+    options = _split_union(annotation)
+    if len(options) > 1:
+        return any(check_type(value, opt) for opt in options)
+    ann = options[0]
+    if ann == "None":
+        return value is None
+    if ann == "Any":
+        return True
+    if ann == "bool":
+        return isinstance(value, bool)
+    if ann == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ann == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ann == "str":
+        return isinstance(value, str)
+    if ann == "dict" or ann.startswith("dict["):
+        return isinstance(value, dict)
+    m = re.fullmatch(r"(list|tuple)\[(.*)\]", ann)
+    if m:
+        kind, inner = m.groups()
+        if not isinstance(value, (list, tuple)):
+            return False
+        inner = inner.removesuffix(", ...").strip()
+        return all(check_type(v, inner) for v in value)
+    if ann in ("list", "tuple"):
+        return isinstance(value, (list, tuple))
+    raise ParameterError(f"unsupported parameter annotation {ann!r}")
+
+
+def _describe(params: Iterable[Parameter]) -> str:
+    return "\n".join(f"  {p.name}: {p.annotation} = {p.default!r}  # {p.help}" for p in params)
+
+
+def validate_parameters(
+    values: Mapping[str, Any],
+    declared: Mapping[str, Parameter],
+    entry: NotebookEntry | None = None,
+) -> dict[str, Any]:
+    """Check ``values`` (name -> value) against ``declared`` and the registry entry.
+
+    Unknown names, wrong types and invalid values raise :class:`ParameterError`; the
+    message lists the valid parameters. Returns the full parameter dict (declared defaults
+    filled in for names not given).
+    """
+    where = f"notebook {entry.id!r}" if entry else "this notebook"
+    unknown = [k for k in values if k not in declared]
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+            f"for {where}. Valid parameters:\n{_describe(declared.values())}"
+        )
+    out = {name: p.default for name, p in declared.items()}
+    out.update(values)
+    for name, value in out.items():
+        p = declared[name]
+        if not check_type(value, p.annotation):
+            raise ParameterError(
+                f"parameter {name!r} of {where} must be {p.annotation}, got {value!r} "
+                f"({type(value).__name__}). {p.help}"
+            )
+    _check_values(out, entry)
+    return out
+
+
+def _check_values(params: Mapping[str, Any], entry: NotebookEntry | None) -> None:
+    def bad(name: str, allowed: str) -> ParameterError:
+        return ParameterError(f"invalid value for parameter {name!r}: {params[name]!r}; allowed: {allowed}")
+
+    if "profile" in params and params["profile"] not in PROFILES:
+        raise bad("profile", ", ".join(PROFILES))
+    if "device" in params and not _DEVICE.match(str(params["device"])):
+        raise bad("device", "auto, cpu, cuda, cuda:N, mps")
+    if "seed" in params and params["seed"] < 0:
+        raise bad("seed", "an int >= 0")
+    if "dataset" in params:
+        allowed = list(entry.datasets) if entry else list(DATASETS)
+        if params["dataset"] not in allowed:
+            raise bad("dataset", ", ".join(allowed))
+    if entry:
+        for name, choices in entry.choices.items():
+            if name in params and params[name] not in choices:
+                raise bad(name, ", ".join(map(repr, choices)))
+
+
+def parse_cli_value(text: str) -> Any:
+    """``-p name=value`` values: a Python literal when it parses as one, else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text

@@ -1,0 +1,438 @@
+"""The papers' printed numbers, side-by-side tables, figure style and results files.
+
+The transcribed tables live in ``pain_lib/paper_tables/<slug>.csv`` (one row per printed
+cell: ``paper, artifact, dataset, row, column, metric, value, std, unit, note``) and the
+catalogue of every table and figure in ``artifacts.csv``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "PAPERS",
+    "artifact_slug",
+    "artifacts",
+    "paper_table",
+    "paper_value",
+    "side_by_side",
+    "format_mean_std",
+    "to_markdown",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "write_index",
+    "artifact_status",
+]
+
+PAPERS = ("hrg", "scn", "binary", "ahdi", "ssd")
+_TABLE_COLUMNS = ["paper", "artifact", "dataset", "row", "column", "metric", "value", "std", "unit", "note"]
+
+
+# --------------------------------------------------------------------------- paper values
+def _tables_dir():
+    return resources.files("pain_lib") / "paper_tables"
+
+
+@functools.lru_cache(maxsize=None)
+def _load_paper(paper: str) -> pd.DataFrame:
+    if paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}; papers: {', '.join(PAPERS)}")
+    with (_tables_dir() / f"{paper}.csv").open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    missing = set(_TABLE_COLUMNS) - set(df.columns)
+    if missing:  # pragma: no cover - guards the shipped data
+        raise ValueError(f"paper table {paper}.csv lacks columns {sorted(missing)}")
+    return df
+
+
+@functools.lru_cache(maxsize=1)
+def artifacts() -> pd.DataFrame:
+    """The catalogue of every table and figure of the five papers (69 rows)."""
+    with (_tables_dir() / "artifacts.csv").open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    df["slug"] = df["artifact"].map(artifact_slug)
+    return df
+
+
+def artifact_slug(artifact: str) -> str:
+    """File-name form of an artifact label: ``"Table II"`` -> ``"table-ii"``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", artifact.strip().lower()).strip("-")
+    if not slug:
+        raise ValueError(f"cannot make a file name from artifact {artifact!r}")
+    return slug
+
+
+def _to_float(text: str) -> float:
+    text = (text or "").replace(",", "").strip()
+    if not text:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def paper_table(
+    paper: str,
+    artifact: str | None = None,
+    *,
+    dataset: str | None = None,
+    numeric: bool = True,
+) -> pd.DataFrame:
+    """The transcribed cells of one paper, optionally of one artifact and one dataset.
+
+    With ``numeric=True`` the ``value`` and ``std`` columns are floats (NaN where the paper
+    printed N/A or a configuration string); the printed text stays in ``value_text``.
+    """
+    df = _load_paper(paper)
+    if artifact is not None:
+        known = df["artifact"].unique().tolist()
+        if artifact not in known:
+            raise KeyError(
+                f"paper {paper!r} has no transcribed values for {artifact!r}; "
+                f"artifacts with values: {', '.join(known)}"
+            )
+        df = df[df["artifact"] == artifact]
+    if dataset is not None:
+        df = df[df["dataset"] == dataset]
+    df = df.copy()
+    if numeric:
+        df["value_text"] = df["value"]
+        df["value"] = df["value"].map(_to_float)
+        df["std"] = df["std"].map(_to_float)
+    return df.reset_index(drop=True)
+
+
+def paper_value(
+    paper: str,
+    artifact: str,
+    row: str,
+    column: str,
+    dataset: str | None = None,
+    *,
+    metric: str | None = None,
+) -> float:
+    """One printed number, looked up by (paper, artifact, row, column, dataset).
+
+    Raises ``KeyError`` naming the near matches when the cell does not exist or is ambiguous.
+    """
+    df = paper_table(paper, artifact)
+    sel = (df["row"] == row) & (df["column"] == column)
+    if dataset is not None:
+        sel &= df["dataset"] == dataset
+    if metric is not None:
+        sel &= df["metric"] == metric
+    hit = df[sel]
+    if len(hit) == 1:
+        return float(hit["value"].iloc[0])
+    if hit.empty:
+        rows = sorted(df["row"].unique())[:12]
+        cols = sorted(df["column"].unique())[:12]
+        raise KeyError(
+            f"no cell ({row!r}, {column!r}, dataset={dataset!r}) in {paper} {artifact}; "
+            f"rows include {rows}; columns include {cols}"
+        )
+    raise KeyError(
+        f"{len(hit)} cells match ({row!r}, {column!r}) in {paper} {artifact}; "
+        f"pass dataset= or metric= (datasets: {sorted(hit['dataset'].unique())}, "
+        f"metrics: {sorted(hit['metric'].unique())})"
+    )
+
+
+# --------------------------------------------------------------------------- tables
+def format_mean_std(value: float, std: float | None = None, *, digits: int = 2) -> str:
+    """``0.123, 0.01`` -> ``"0.12 ± 0.01"``; NaN -> ``"–"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{value:.{digits}f}"
+    if std is not None and not (isinstance(std, float) and math.isnan(std)):
+        text += f" ± {std:.{digits}f}"
+    return text
+
+
+def side_by_side(
+    results: pd.DataFrame,
+    *,
+    paper: str,
+    artifact: str,
+    run_dataset: str,
+    paper_dataset: str | None,
+) -> pd.DataFrame:
+    """Join this run's numbers with the paper's printed numbers of the same cells.
+
+    ``results`` is long format with columns ``row, column, value`` and optionally ``metric``,
+    ``std``, ``n`` (folds), ``unit``, ``dataset`` (defaults to ``run_dataset``). Cells are
+    matched on (row, column[, metric]) within the paper's ``paper_dataset`` (or any dataset
+    when that is None or the artifact has no dataset column). Paper cells this run did not
+    compute are kept, with an empty run value, so the table shows what is still missing.
+
+    Returns the tidy table: ``paper, artifact, row, column, metric, unit, paper_dataset,
+    paper_value, paper_std, paper_note, dataset, value, std, n``.
+    """
+    required = {"row", "column", "value"}
+    missing = required - set(results.columns)
+    if missing:
+        raise ValueError(f"results table lacks columns {sorted(missing)}; it needs row, column, value")
+    res = results.copy()
+    for col, default in (("metric", ""), ("std", math.nan), ("n", math.nan), ("unit", ""), ("dataset", run_dataset)):
+        if col not in res.columns:
+            res[col] = default
+    res["row"] = res["row"].astype(str)
+    res["column"] = res["column"].astype(str)
+    res["metric"] = res["metric"].fillna("").astype(str)
+
+    try:
+        ref = paper_table(paper, artifact)
+    except KeyError:
+        ref = pd.DataFrame(columns=_TABLE_COLUMNS + ["value_text"])
+    if paper_dataset is not None and not ref.empty and (ref["dataset"] == paper_dataset).any():
+        ref = ref[(ref["dataset"] == paper_dataset) | (ref["dataset"] == "")]
+    ref = ref.rename(
+        columns={"value": "paper_value", "std": "paper_std", "note": "paper_note", "dataset": "paper_dataset"}
+    )
+    ref = ref[["row", "column", "metric", "unit", "paper_dataset", "paper_value", "paper_std", "paper_note", "value_text"]]
+
+    keys = ["row", "column"]
+    use_metric = bool((res["metric"] != "").any())
+    if use_metric:
+        keys.append("metric")
+    ref_keyed = ref.drop_duplicates(subset=keys, keep="first")
+    merged = res.merge(ref_keyed, on=keys, how="outer", suffixes=("", "_paper"), indicator=True)
+    if "metric_paper" in merged.columns:
+        merged["metric"] = merged["metric"].where(merged["metric"].astype(str) != "", merged["metric_paper"])
+    if "unit_paper" in merged.columns:
+        merged["unit"] = merged["unit"].where(merged["unit"].astype(str).str.len() > 0, merged["unit_paper"])
+    merged["paper"] = paper
+    merged["artifact"] = artifact
+    merged["dataset"] = merged["dataset"].fillna("")
+    # Non-numeric paper cells (architecture strings) keep their printed text.
+    merged["paper_value"] = merged.apply(
+        lambda r: r["paper_value"]
+        if isinstance(r["paper_value"], float) and not math.isnan(r["paper_value"])
+        else (r["value_text"] if isinstance(r.get("value_text"), str) and r["value_text"] else math.nan),
+        axis=1,
+    )
+    # Keep the run's row order, then the paper's cells this run did not compute.
+    merged["_order"] = merged["_merge"].map({"both": 0, "left_only": 0, "right_only": 1})
+    cols = [
+        "paper", "artifact", "row", "column", "metric", "unit", "paper_dataset", "paper_value",
+        "paper_std", "paper_note", "dataset", "value", "std", "n",
+    ]
+    out = merged.sort_values("_order", kind="stable")[cols].reset_index(drop=True)
+    out["paper_dataset"] = out["paper_dataset"].fillna("")
+    out["paper_note"] = out["paper_note"].fillna("")
+    out["unit"] = out["unit"].fillna("")
+    return out
+
+
+def _cell(value: Any, std: Any = None, digits: int = 3) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(std, float) and not math.isnan(std):
+        return f"{value:.{digits}g} ± {std:.{digits}g}"
+    return f"{value:.{digits}g}"
+
+
+def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> str:
+    """Readable Markdown of a side-by-side table: paper value next to this run's value."""
+    lines = []
+    if title:
+        lines += [f"### {title}", ""]
+    if caption:
+        lines += [caption, ""]
+    header = ["row", "column", "metric", "paper (dataset)", "this run (dataset)", "folds"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for _, r in table.iterrows():
+        pd_name = r.get("paper_dataset", "") or "–"
+        paper_cell = _cell(r.get("paper_value"), r.get("paper_std"))
+        if r.get("paper_note"):
+            paper_cell += f" {r['paper_note']}" if len(str(r["paper_note"])) <= 3 else ""
+        run_ds = r.get("dataset", "") or "–"
+        run_cell = _cell(r.get("value"), r.get("std"))
+        n = r.get("n")
+        n_text = "" if n is None or (isinstance(n, float) and math.isnan(n)) else str(int(n))
+        unit = f" {r['unit']}" if r.get("unit") else ""
+        lines.append(
+            f"| {r['row']} | {r['column']} | {r.get('metric', '')}{unit} | {paper_cell} ({pd_name}) "
+            f"| {run_cell} ({run_ds}) | {n_text} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- atomic IO
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename,
+    so a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+# --------------------------------------------------------------------------- results index
+def artifact_status(
+    results_dir: Path,
+    registry_artifacts: dict[tuple[str, str], str],
+    diagrams: Iterable[tuple[str, str]] = (),
+) -> pd.DataFrame:
+    """Status of every artifact of ``artifacts.csv`` as found under ``results_dir``.
+
+    ``registry_artifacts`` maps (paper, artifact) -> notebook id for the artifacts some
+    registered notebook regenerates. Status is ``regenerated`` (provenance JSON present and
+    successful), ``failed`` (the last run of its notebook failed), ``diagram-only`` (an
+    architecture or pipeline drawing no notebook regenerates, listed in the registry's
+    ``diagrams``) or ``not yet``.
+    """
+    results_dir = Path(results_dir)
+    diagrams = set(diagrams)
+    failed = _failed_notebooks(results_dir / "runs.jsonl")
+    rows = []
+    for _, a in artifacts().iterrows():
+        paper, artifact, slug = a["paper"], a["artifact"], a["slug"]
+        provs = sorted((results_dir / paper).glob(f"{slug}.json")) + sorted(
+            (results_dir / paper).glob(f"{slug}-*.json")
+        )
+        nb = registry_artifacts.get((paper, artifact), "")
+        status, profile, dataset, link = "not yet", "", "", ""
+        if provs:
+            prov = json.loads(provs[0].read_text())
+            status = "regenerated"
+            profile = prov.get("profile", "")
+            dataset = ", ".join(sorted({json.loads(p.read_text()).get("dataset", "") for p in provs}))
+            files = sorted(
+                p.name for p in (results_dir / paper).glob(f"{slug}*") if p.suffix in {".md", ".png"}
+            )
+            link = " ".join(f"[{f}]({paper}/{f})" for f in files)
+        if nb and nb in failed:
+            status = "failed"
+        elif not provs and (paper, artifact) in diagrams:
+            status = "diagram-only"
+        rows.append(
+            {
+                "paper": paper,
+                "artifact": artifact,
+                "kind": a["kind"],
+                "title": a["title"],
+                "status": status,
+                "notebook": nb,
+                "profile": profile,
+                "dataset": dataset,
+                "files": link,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _failed_notebooks(runs_jsonl: Path) -> set[str]:
+    last: dict[str, str] = {}
+    if runs_jsonl.exists():
+        for line in runs_jsonl.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            last[rec.get("id", "")] = rec.get("status", "")
+    return {k for k, v in last.items() if v == "failed"}
+
+
+def write_index(
+    results_dir: Path,
+    registry_artifacts: dict[tuple[str, str], str],
+    diagrams: Iterable[tuple[str, str]] = (),
+) -> Path:
+    """Regenerate ``results/README.md``: one row per artifact with status and links."""
+    status = artifact_status(results_dir, registry_artifacts, diagrams)
+    counts = status["status"].value_counts().to_dict()
+    lines = [
+        "# Results",
+        "",
+        "Generated by `pain-lib index` — do not edit by hand.",
+        "",
+        "Every table and figure of the five papers (`pain_lib/paper_tables/artifacts.csv`), with "
+        "what this repository has regenerated. **Numbers computed on synthetic data (`synth-*` "
+        "datasets) are not reproductions of the papers' real-data numbers**: each table names the "
+        "dataset it ran on next to the paper's value.",
+        "",
+        "Status counts: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + f" (total {len(status)})",
+        "",
+        "| paper | artifact | kind | status | notebook | profile | dataset | files |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in status.iterrows():
+        lines.append(
+            f"| {r['paper']} | {r['artifact']} | {r['kind']} | {r['status']} | {r['notebook']} "
+            f"| {r['profile']} | {r['dataset']} | {r['files']} |"
+        )
+    path = Path(results_dir) / "README.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def registry_artifact_map(entries: Iterable[dict]) -> dict[tuple[str, str], str]:
+    """(paper, artifact) -> notebook id, from registry entries. Entries may regenerate
+    artifacts of another paper with the ``"paper:Artifact"`` form (e.g. ``"hrg:Figure 5"``)."""
+    out: dict[tuple[str, str], str] = {}
+    for e in entries:
+        for art in e.get("artifacts", []):
+            paper, _, name = art.partition(":") if ":" in art else (e["paper"], "", art)
+            out[(paper, name)] = e["id"]
+    return out
+
+
+def printed_table(paper: str, artifact: str) -> pd.DataFrame:
+    """A transcribed table laid out as printed: one row per printed row, one column per
+    (dataset, column), cells ``value ± std`` with the paper's markers (``*``, ``†``)."""
+    df = paper_table(paper, artifact, numeric=False)
+    if df.empty:
+        return pd.DataFrame()
+
+    def cell(r: pd.Series) -> str:
+        text = r["value"] or "–"
+        if r["std"]:
+            text += f" ± {r['std']}"
+        if r["note"] in ("*", "†"):
+            text += f" {r['note']}"
+        return text
+
+    df = df.assign(
+        cell=df.apply(cell, axis=1),
+        header=df.apply(lambda r: f"{r['dataset']}: {r['column']}" if r["dataset"] else r["column"], axis=1),
+    )
+    rows = list(dict.fromkeys(df["row"]))
+    cols = list(dict.fromkeys(df["header"]))
+    table = df.drop_duplicates(["row", "header"]).pivot(index="row", columns="header", values="cell")
+    return table.reindex(index=rows, columns=cols).fillna("")

@@ -1,0 +1,56 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from pain_lib.config import PROFILES, Profile, get_profile, resolve_device, seed_everything
+
+
+def test_three_profiles_are_typed_dataclasses():
+    assert set(PROFILES) == {"tiny", "standard", "paper"}
+    for name, prof in PROFILES.items():
+        assert isinstance(prof, Profile) and prof.name == name
+    # The paper profile is the papers' own setting (scn: 32 frames, 112x112, stride 2, batch 64).
+    paper = PROFILES["paper"]
+    assert (paper.clip_len, paper.image_size, paper.temporal_stride, paper.batch_size) == (32, 112, 2, 64)
+    assert paper.cv == "loso" and paper.reduced == ()
+    # Scale grows from tiny to paper.
+    assert PROFILES["tiny"].image_size < PROFILES["standard"].image_size < paper.image_size
+    assert PROFILES["tiny"].reduced and PROFILES["standard"].reduced
+
+
+def test_profile_is_frozen_and_replace_derives():
+    tiny = get_profile("tiny")
+    with pytest.raises(Exception):
+        tiny.epochs = 3  # type: ignore[misc]
+    assert tiny.replace(epochs=3).epochs == 3 and tiny.epochs == 1
+
+
+def test_unknown_profile_lists_valid_ones():
+    with pytest.raises(ValueError, match="tiny, standard, paper"):
+        get_profile("fast")
+
+
+def test_device_auto_is_cpu_without_accelerator():
+    dev = resolve_device("auto")
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert dev.type == expected
+    assert resolve_device("cpu").type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_missing_device_is_a_clear_error():
+    with pytest.raises(ValueError, match="not available.*available: cpu"):
+        resolve_device("cuda")
+
+
+def test_seed_everything_makes_all_generators_repeatable():
+    def draw():
+        rng = seed_everything(123)
+        return random.random(), np.random.rand(), torch.rand(1).item(), rng.random()
+
+    assert draw() == draw()
+    assert torch.backends.cudnn.deterministic
+    with pytest.raises(ValueError):
+        seed_everything(-1)

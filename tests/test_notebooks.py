@@ -1,0 +1,28 @@
+"""Every registered notebook executes under papermill in the tiny profile."""
+
+import json
+
+import pytest
+
+from pain_lib.registry import load_registry
+from pain_lib.runner import prepare_parameters, run_notebook
+
+ENTRIES = load_registry().notebooks
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
+def test_notebook_runs_in_tiny_profile(entry, tmp_results):
+    params = prepare_parameters(entry, {"output_dir": str(tmp_results)}, "tiny", "cpu")
+    res = run_notebook(entry, params, results_dir=tmp_results, log_output=False)
+    assert res.status == "ok", res.describe_failure()
+    # Every artifact the registry promises was written, with provenance naming the dataset.
+    for art in entry.artifacts:
+        paper, _, name = art.partition(":") if ":" in art else (entry.paper, "", art)
+        from pain_lib.report import artifact_slug
+
+        slug = artifact_slug(name)
+        provs = list((tmp_results / paper).glob(f"{slug}.json")) + list((tmp_results / paper).glob(f"{slug}-*.json"))
+        assert provs, f"{entry.id} did not write {paper} {name}"
+        prov = json.loads(provs[0].read_text())
+        assert prov["profile"] == "tiny" and prov["dataset"] == params.get("dataset", entry.datasets[0])
