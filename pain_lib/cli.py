@@ -69,7 +69,10 @@ def _cmd_run(args) -> int:
     from .runner import prepare_parameters, run_notebook
 
     entry = get_entry(args.id)
-    params = prepare_parameters(entry, _parse_assignments(args.p), args.profile, args.device)
+    given = _parse_assignments(args.p)
+    if args.results_dir:
+        given.setdefault("output_dir", str(Path(args.results_dir).resolve()))
+    params = prepare_parameters(entry, given, args.profile, args.device)
     res = run_notebook(entry, params, results_dir=_results_dir(args))
     print(f"{res.status} {res.id} ({res.duration_s:.1f} s) -> {res.executed}")
     return _finish([res], _results_dir(args))
@@ -82,7 +85,8 @@ def _cmd_reproduce(args) -> int:
     if not entries:
         print(f"no registered notebook matches {args.only!r}", file=sys.stderr)
         return 2
-    params = [prepare_parameters(e, {}, args.profile, args.device) for e in entries]
+    given = {"output_dir": str(Path(args.results_dir).resolve())} if args.results_dir else {}
+    params = [prepare_parameters(e, dict(given), args.profile, args.device) for e in entries]
     print(f"running {len(entries)} notebooks with profile {args.profile or 'default'}")
     results = run_many(entries, params, jobs=args.jobs, results_dir=_results_dir(args))
     return _finish(results, _results_dir(args))

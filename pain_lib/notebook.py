@@ -119,6 +119,9 @@ class Run:
         self.data_root = self._resolve_data_root()
         tag = f"{self.profile.name}-{self.dataset}-seed{self.seed}"
         self.checkpoint_dir = self.root / "cache" / "checkpoints" / self.id.replace("/", "__") / tag
+        data_tag = f"{self.dataset}-{self.profile.synth_scale}" if self.is_synthetic else self.dataset
+        #: shared on-disk cache of decoded face crops and representations for this dataset
+        self.cache_dir = self.root / "cache" / "data" / data_tag
         self.written: list[Path] = []
         self._files_of: dict[Path, list[str]] = {}  # provenance stem -> files written under it
         _apply_figure_style()

@@ -191,6 +191,7 @@ def side_by_side(
     res["row"] = res["row"].astype(str)
     res["column"] = res["column"].astype(str)
     res["metric"] = res["metric"].fillna("").astype(str)
+    res["_pos"] = range(len(res))
 
     try:
         ref = paper_table(paper, artifact)
@@ -202,6 +203,7 @@ def side_by_side(
         columns={"value": "paper_value", "std": "paper_std", "note": "paper_note", "dataset": "paper_dataset"}
     )
     ref = ref[["row", "column", "metric", "unit", "paper_dataset", "paper_value", "paper_std", "paper_note", "value_text"]]
+    ref = ref.assign(_ppos=range(len(ref)))
 
     keys = ["row", "column"]
     use_metric = bool((res["metric"] != "").any())
@@ -229,14 +231,15 @@ def side_by_side(
         "paper", "artifact", "row", "column", "metric", "unit", "paper_dataset", "paper_value",
         "paper_std", "paper_note", "dataset", "value", "std", "n",
     ]
-    out = merged.sort_values("_order", kind="stable")[cols].reset_index(drop=True)
+    merged["_pos"] = merged["_pos"].fillna(merged["_ppos"])
+    out = merged.sort_values(["_order", "_pos"], kind="stable")[cols].reset_index(drop=True)
     out["paper_dataset"] = out["paper_dataset"].fillna("")
     out["paper_note"] = out["paper_note"].fillna("")
     out["unit"] = out["unit"].fillna("")
     return out
 
 
-def _cell(value: Any, std: Any = None, digits: int = 3) -> str:
+def _cell(value: Any, std: Any = None, digits: int = 4) -> str:
     if isinstance(value, str):
         return value
     if value is None or (isinstance(value, float) and math.isnan(value)):

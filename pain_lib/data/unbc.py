@@ -1,0 +1,128 @@
+"""UNBC-McMaster Shoulder Pain Expression Archive reader (also reads ``synth-unbc``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .base import PainDataset, Sample
+
+__all__ = ["UNBCDataset", "read_facs_file", "read_number_file", "load_landmarks", "SEQUENCE_LABELS"]
+
+SEQUENCE_LABELS = ("AFF", "OPR", "SEN", "VAS")
+_FRAME_EXT = (".png", ".jpg", ".jpeg", ".bmp")
+_SUBJECT_RE = re.compile(r"^\d{3}-[a-z]{2}\d{3}$")
+
+
+def read_number_file(path: Path) -> float:
+    """First number of a one-number text file (PSPI frame label, sequence label)."""
+    text = Path(path).read_text().split()
+    if not text:
+        raise ValueError(f"label file {str(path)!r} is empty")
+    try:
+        return float(text[0])
+    except ValueError:
+        raise ValueError(f"label file {str(path)!r} does not start with a number: {text[0]!r}") from None
+
+
+def read_facs_file(path: Path) -> dict[int, float]:
+    """FACS codes of one frame: ``{au: intensity}``; AU43 (eyes closed) present counts as 1."""
+    out: dict[int, float] = {}
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            au, inten = int(round(float(parts[0]))), float(parts[1]) if len(parts) > 1 else 1.0
+        except ValueError:
+            raise ValueError(f"FACS file {str(path)!r}: cannot parse line {line!r}") from None
+        out[au] = 1.0 if au in (43, 45) else inten
+    return out
+
+
+def load_landmarks(sample: Sample) -> np.ndarray:
+    """AAM landmarks of a UNBC sample as ``(T, 66, 2)`` float (x, y) in frame pixels."""
+    files = sample.meta.get("landmark_files")
+    if not files:
+        raise FileNotFoundError(f"sample {sample.sample_id!r} has no AAM_landmarks files")
+    out = []
+    for f in files:
+        v = np.array(Path(f).read_text().split(), dtype=float)
+        if v.size % 2:
+            raise ValueError(f"landmark file {str(f)!r} holds an odd number of values ({v.size})")
+        out.append(v.reshape(-1, 2))
+    return np.stack(out)
+
+
+class UNBCDataset(PainDataset):
+    """UNBC-McMaster Shoulder Pain Expression Archive (25 subjects, 200 sequences, 48,398 frames).
+
+    ::
+
+        <root>/Images/<subj>/<seq>/<seq><NNN>.png                  Images/042-ll042/ll042t1aaaff/ll042t1aaaff001.png
+        <root>/Frame_Labels/PSPI/<subj>/<seq>/<seq><NNN>_facs.txt   one float: PSPI of the frame
+        <root>/Frame_Labels/FACS/<subj>/<seq>/<seq><NNN>_facs.txt   "<au> <intensity> ..." per line
+        <root>/AAM_landmarks/<subj>/<seq>/<seq><NNN>_aam.txt        66 points "x y"          (optional)
+        <root>/Sequence_Labels/{AFF,OPR,SEN,VAS}/<subj>/<seq>.txt   one number each          (optional)
+
+    One :class:`Sample` per sequence.  Labels: ``pspi`` ``(T,)``, ``max_pspi``, ``facs``
+    ``{au: (T,)}`` (when FACS files exist), ``opr`` (0-5), ``vas`` (0-10), ``aff``, ``sen``
+    (0-15).  ``meta["landmark_files"]`` lists the AAM files (:func:`load_landmarks`).
+    Options: ``fps`` (default 30.0, the archive does not store it).
+    """
+
+    name = "unbc"
+    paper_name = "UNBC-McMaster"
+    synthetic = "synth-unbc"
+    LAYOUT = __doc__.split("::")[1].split("One :class:")[0].rstrip() if __doc__ else ""
+
+    def _validate(self) -> None:
+        self.require(self.root / "Images", "folder Images/ (one folder per subject, e.g. Images/042-ll042)")
+        self.require(self.root / "Frame_Labels", "folder Frame_Labels/ (with PSPI/ and FACS/)")
+        self.require(self.root / "Frame_Labels" / "PSPI", "folder Frame_Labels/PSPI/")
+        subjects = [d for d in sorted((self.root / "Images").iterdir()) if d.is_dir()]
+        if not subjects:
+            raise self.layout_error("Images/ holds no subject folders (expected e.g. Images/042-ll042/)")
+
+    def _read_samples(self) -> list[Sample]:
+        fps = float(self.options.get("fps", 30.0))
+        root = self.root
+        samples = []
+        for subj_dir in sorted(d for d in (root / "Images").iterdir() if d.is_dir()):
+            subj = subj_dir.name
+            for seq_dir in sorted(d for d in subj_dir.iterdir() if d.is_dir()):
+                seq = seq_dir.name
+                frames = sorted(p for p in seq_dir.iterdir() if p.suffix.lower() in _FRAME_EXT)
+                if not frames:
+                    raise self.layout_error(f"empty sequence folder Images/{subj}/{seq}/: no "
+                                            f"{seq}NNN.png frames")
+                stems = [p.stem for p in frames]
+                pspi_dir = root / "Frame_Labels" / "PSPI" / subj / seq
+                self.require(pspi_dir, f"PSPI label folder for sequence {seq}")
+                pspi = np.array([read_number_file(self.require(pspi_dir / f"{s}_facs.txt", "PSPI label file"))
+                                 for s in stems])
+                labels: dict = {"pspi": pspi, "max_pspi": float(pspi.max())}
+                facs_dir = root / "Frame_Labels" / "FACS" / subj / seq
+                if facs_dir.is_dir():
+                    codes = [read_facs_file(self.require(facs_dir / f"{s}_facs.txt", "FACS label file"))
+                             for s in stems]
+                    aus = sorted({au for c in codes for au in c})
+                    labels["facs"] = {au: np.array([c.get(au, 0.0) for c in codes]) for au in aus}
+                for kind in SEQUENCE_LABELS:
+                    f = root / "Sequence_Labels" / kind / subj / f"{seq}.txt"
+                    if f.is_file():
+                        labels[kind.lower()] = read_number_file(f)
+                meta: dict = {"n_frames": len(frames), "sequence": seq}
+                lm_dir = root / "AAM_landmarks" / subj / seq
+                if lm_dir.is_dir():
+                    meta["landmark_files"] = [lm_dir / f"{s}_aam.txt" for s in stems]
+                samples.append(Sample(subject=subj, sample_id=seq, frames=frames, video=None, fps=fps,
+                                      labels=labels, physiology=None, meta=meta))
+        return samples
+
+    @staticmethod
+    def subject_name_ok(name: str) -> bool:
+        """True for the archive's subject folder pattern ``NNN-xxNNN`` (e.g. ``042-ll042``)."""
+        return bool(_SUBJECT_RE.match(name))

@@ -1,0 +1,1 @@
+"""Paper-specific experiment grids and helpers, one module per paper slug."""

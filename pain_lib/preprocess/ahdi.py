@@ -1,0 +1,272 @@
+"""Adaptive Hierarchical Spatio-temporal Dynamic Image (AHDI; ahdi Sec. 3.1, Algorithm 1).
+
+Algorithm 1, as implemented here:
+
+1. *Motion activity*: Farneback flow between ``I_{t-1}`` and ``I_t``; ``MA_t`` = mean flow
+   magnitude over the frame (the paper's sum over pixels divided by ``H*W``, so that the
+   threshold ``epsilon`` is in pixels/frame at any resolution); ``MA_0 = MA_1``.  Frames with
+   ``MA_t <= epsilon`` are *inactive*; their activity is raised to ``epsilon`` (so a static
+   passage counts as slow, never as zero motion, and a static clip splits evenly).
+2. *Segmentation*: the frames are first cut into ``n`` contiguous segments of equal length
+   (``SL_t``); segment means ``SM_i`` and their average ``ASM`` follow the algorithm; the new
+   lengths are ``L_i = T * (ASM / SM_i) / sum_j (ASM / SM_j)``, rounded by largest remainder
+   to integers >= ``min_length`` that sum to ``T``.
+3. *Overlap*: segment ``i`` is extended to the right by ``ceil(overlap * L_{i+1})`` frames,
+   so consecutive segments share frames (Fig. 2: "overlapping video segments of variable
+   lengths").
+4. *Hierarchical rank pooling*: layer 1 is the dynamic image (Eqs. 1-2, approximate rank
+   pooling with ``M`` = the segment's own length) of each segment, with the frames described
+   by ``p x p`` patch means (Eq. 3's patch matrix, sliding with stride 1 so the image keeps its
+   size); layer 2 rank-pools the ``m`` layer-1 images in time order into one image (Eq. 4),
+   optionally after a signed square root (Fernando et al.'s hierarchical rank pooling
+   non-linearity).
+
+Interpretation choices: Algorithm 1 step 2(d) prints ``L_i = SM_i / ASM * T``: those lengths
+sum to ``n*T`` and grow with motion, contradicting the text ("for instances with heightened
+motion, shorter segments"); we use the inverse ratio, normalised to sum to ``T``.  The
+"cluster frames into n segments" of step 2(a) is read as a contiguous equal split (clusters
+of a video must stay contiguous to be rank-pooled).  The patch size acts as the spatial
+support of each pooled descriptor (Table 3: 9x9 best).
+
+The fixed-length variant (ahdi Table 4) is ``ahdi(..., segment_length=L)``: segments of
+``L`` frames (the last one takes the remainder), same overlap and pooling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._validate import _check_clip, _restore
+from .rank_pooling import _pool_time, approx_rank_pool, approx_rank_pooling_weights
+
+__all__ = [
+    "AHDIResult",
+    "motion_activity",
+    "adaptive_segments",
+    "fixed_segments",
+    "overlap_segments",
+    "ahdi",
+    "ahdi_details",
+]
+
+
+@dataclass
+class AHDIResult:
+    """Everything AHDI computed, for plots and ablations."""
+
+    image: object  #: (C,H,W) torch or (H,W,C) NumPy, float32
+    motion: np.ndarray  #: (T,) motion activity MA_t, pixels/frame
+    segments: np.ndarray  #: (m, 2) [start, end) of the adaptive (non-overlapping) segments
+    windows: np.ndarray  #: (m, 2) [start, end) after overlap: what was rank-pooled
+    level1: object  #: (m,C,H,W) torch / (m,H,W,C) NumPy layer-1 dynamic images
+
+
+def motion_activity(frames, *, flow=None, method: str = "farneback", layout: str = "auto") -> np.ndarray:
+    """Per-frame motion activity ``MA_t`` = mean optical-flow magnitude (pixels/frame).
+
+    ``(T,H,W,3)`` / ``(3,T,H,W)`` -> ``(T,)`` float64 with ``MA_0 = MA_1``.  ``flow``:
+    precomputed ``(T-1,H,W,2)`` flow (skips the flow computation).
+    """
+    from .flow import flow_magnitude_angle, optical_flow
+
+    if flow is None:
+        flow = optical_flow(frames, method, layout=layout)
+    mag, _ = flow_magnitude_angle(flow)
+    ma = mag.reshape(mag.shape[0], -1).mean(axis=1).astype(np.float64)
+    return np.concatenate([ma[:1], ma])
+
+
+def _round_lengths(raw: np.ndarray, total: int, min_length: int) -> np.ndarray:
+    """Integers >= min_length summing to ``total``, closest to ``raw`` (largest remainder)."""
+    n = len(raw)
+    fixed = np.zeros(n, bool)
+    lengths = raw.astype(np.float64).copy()
+    # clamp segments that fall below the minimum, redistribute the rest proportionally
+    for _ in range(n):
+        low = (~fixed) & (lengths < min_length)
+        if not low.any():
+            break
+        fixed |= low
+        rest = total - min_length * fixed.sum()
+        free = ~fixed
+        lengths = np.where(fixed, float(min_length), 0.0)
+        if free.any():
+            lengths[free] = raw[free] / raw[free].sum() * rest
+    base = np.floor(lengths).astype(int)
+    base = np.maximum(base, min_length)
+    short = total - base.sum()
+    order = np.argsort(-(lengths - np.floor(lengths)), kind="stable")
+    i = 0
+    while short > 0:
+        base[order[i % n]] += 1
+        short -= 1
+        i += 1
+    while short < 0:  # only if rounding pushed above total; take from the longest
+        j = int(np.argmax(base))
+        base[j] -= 1
+        short += 1
+    return base
+
+
+def adaptive_segments(
+    motion,
+    n_segments: int = 4,
+    *,
+    epsilon: float = 0.01,
+    min_length: int = 2,
+) -> np.ndarray:
+    """Motion-adaptive segmentation (Algorithm 1 step 2): ``(T,)`` activity -> ``(m, 2)``
+    ``[start, end)`` contiguous segments covering ``0..T`` whose lengths are inversely
+    proportional to their mean activity.  ``m = min(n_segments, T // min_length)``.
+    """
+    ma = np.asarray(motion, dtype=np.float64)
+    if ma.ndim != 1 or ma.size == 0:
+        raise ValueError(f"motion: expected a non-empty (T,) array; got shape {ma.shape}")
+    if not np.isfinite(ma).all() or (ma < 0).any():
+        raise ValueError("motion: expected finite non-negative activity values")
+    if not isinstance(n_segments, (int, np.integer)) or n_segments < 1:
+        raise ValueError(f"n_segments must be a positive integer, got {n_segments!r}")
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
+    T = ma.size
+    if T < min_length:
+        raise ValueError(f"motion: need at least {min_length} frames, got {T}")
+    n = int(min(n_segments, T // min_length))
+    act = np.maximum(ma, epsilon)  # inactive frames count as epsilon
+    labels = (np.arange(T) * n) // T  # step 2(a): contiguous equal split SL_t
+    sm = np.bincount(labels, weights=act, minlength=n) / np.bincount(labels, minlength=n)  # 2(b)
+    asm = sm.mean()  # 2(c)
+    inv = asm / sm  # 2(d), inverted (see module docstring)
+    lengths = _round_lengths(inv / inv.sum() * T, T, min_length)
+    ends = np.cumsum(lengths)
+    return np.stack([ends - lengths, ends], axis=1).astype(np.int64)  # 2(e)
+
+
+def fixed_segments(T: int, segment_length: int, *, min_length: int = 2) -> np.ndarray:
+    """Fixed-length segments ``(m, 2)`` covering ``0..T``; a last piece shorter than
+    ``min_length`` is merged into the previous segment."""
+    if not isinstance(segment_length, (int, np.integer)) or segment_length < min_length:
+        raise ValueError(f"segment_length must be an integer >= {min_length}, got {segment_length!r}")
+    starts = np.arange(0, T, segment_length)
+    ends = np.minimum(starts + segment_length, T)
+    if len(starts) > 1 and ends[-1] - starts[-1] < min_length:
+        starts, ends = starts[:-1], np.concatenate([ends[:-2], [T]])
+    return np.stack([starts, ends], axis=1).astype(np.int64)
+
+
+def overlap_segments(segments: np.ndarray, overlap: float, T: int) -> np.ndarray:
+    """Extend segment ``i`` to the right by ``ceil(overlap * L_{i+1})`` frames (clipped at T)."""
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"overlap must be in [0, 1), got {overlap!r}")
+    seg = np.asarray(segments, dtype=np.int64).copy()
+    lengths = seg[:, 1] - seg[:, 0]
+    ext = np.zeros(len(seg), np.int64)
+    ext[:-1] = np.ceil(overlap * lengths[1:] - 1e-9).astype(np.int64)
+    seg[:, 1] = np.minimum(seg[:, 1] + ext, T)
+    return seg
+
+
+def _patch_mean(x: torch.Tensor, patch: int) -> torch.Tensor:
+    """``(N,C,H,W)`` -> mean over the ``patch x patch`` neighbourhood (reflect borders)."""
+    if patch == 1:
+        return x
+    p = patch // 2
+    mode = "reflect" if min(x.shape[-2:]) > p else "replicate"
+    return F.avg_pool2d(F.pad(x, (p, p, p, p), mode=mode), patch, stride=1)
+
+
+def ahdi_details(
+    clip,
+    *,
+    n_segments: int = 4,
+    segment_length: int | None = None,
+    patch_size: int = 9,
+    overlap: float = 0.5,
+    epsilon: float = 0.01,
+    nonlinearity: str = "none",
+    motion=None,
+    layout: str = "auto",
+    device=None,
+) -> AHDIResult:
+    """AHDI with everything it computed (see :func:`ahdi` for the arguments)."""
+    if not isinstance(patch_size, (int, np.integer)) or patch_size < 1 or patch_size % 2 == 0:
+        raise ValueError(f"patch_size must be an odd positive integer, got {patch_size!r}")
+    if nonlinearity not in ("none", "ssr"):
+        raise ValueError(f"nonlinearity must be 'none' or 'ssr', got {nonlinearity!r}")
+    x, info = _check_clip(clip, channels=(1, 3), min_frames=4, layout=layout, device=device)
+    C, T, H, W = x.shape
+    if motion is None:
+        motion = motion_activity(x.cpu(), layout="CTHW")
+    else:
+        motion = np.asarray(motion, np.float64)
+        if motion.shape != (T,):
+            raise ValueError(f"motion: expected shape ({T},) for a {T}-frame clip; got {motion.shape}")
+    if segment_length is None:
+        segs = adaptive_segments(motion, n_segments, epsilon=epsilon)
+    else:
+        segs = fixed_segments(T, segment_length)
+    if len(segs) < 2:
+        raise ValueError(
+            f"AHDI needs at least 2 segments; got {len(segs)} for T={T} frames "
+            f"(segment_length={segment_length})"
+        )
+    wins = overlap_segments(segs, overlap, T)
+    # layer 1: one dynamic image per (overlapping) window, as one (m, T) weight matrix
+    Wm = np.zeros((len(wins), T))
+    for i, (s, e) in enumerate(wins):  # loop over segments (a handful), not pixels
+        Wm[i, s:e] = approx_rank_pooling_weights(int(e - s))
+    level1 = _pool_time(x, info, Wm)  # (m, C, H, W)
+    level1 = _patch_mean(level1, int(patch_size))  # patch descriptors (linear: commutes with pooling)
+    z = torch.sign(level1) * torch.sqrt(level1.abs()) if nonlinearity == "ssr" else level1
+    image = approx_rank_pool(z, dim=0)  # layer 2
+    return AHDIResult(
+        image=_restore(image, info),
+        motion=motion,
+        segments=segs,
+        windows=wins,
+        level1=_restore(level1, info, channel_dim=1),
+    )
+
+
+def ahdi(
+    clip,
+    *,
+    n_segments: int = 4,
+    segment_length: int | None = None,
+    patch_size: int = 9,
+    overlap: float = 0.5,
+    epsilon: float = 0.01,
+    nonlinearity: str = "none",
+    motion=None,
+    layout: str = "auto",
+    device=None,
+):
+    """AHDI image of a clip: ``(C,T,H,W) -> (C,H,W)`` torch / ``(T,H,W,C) -> (H,W,C)`` NumPy.
+
+    Args:
+        clip: RGB clip (uint8 0..255 or float in the same units), ``T >= 4``.
+        n_segments: the "primary number of segments" ``n`` (capped at ``T // 2``).
+        segment_length: fixed segment length instead of adaptive segmentation (ahdi
+            Table 4's ablation); ``None`` = adaptive.
+        patch_size: spatial patch side ``p`` (odd; paper's best 9).
+        overlap: fraction of the next segment's length shared with it (``0 <= overlap < 1``).
+        epsilon: activity threshold (pixels/frame) below which a frame is inactive.
+        nonlinearity: between the two rank-pooling layers: ``"none"`` or ``"ssr"`` (signed
+            square root).
+        motion: precomputed ``(T,)`` motion activity (skips Farneback).
+        device: compute device for the pooling (flow runs on the CPU).
+
+    Returns:
+        The signed float32 AHDI image; :func:`~pain_lib.preprocess.rank_pooling.to_uint8_image`
+        turns it into RGB for a 2D CNN.
+    """
+    return ahdi_details(
+        clip, n_segments=n_segments, segment_length=segment_length, patch_size=patch_size,
+        overlap=overlap, epsilon=epsilon, nonlinearity=nonlinearity, motion=motion,
+        layout=layout, device=device,
+    ).image
+

@@ -1,0 +1,119 @@
+"""Sizes and imaging domains of the synthetic flavours at each scale.
+
+==========  ===========================================  =====================================
+flavour     tiny (tests, seconds)                        standard (``make reproduce``, < 3 min)
+==========  ===========================================  =====================================
+synth-unbc  4 subjects x 2 sequences x 40-60 frames      16 subjects x 5 sequences x 100-160
+synth-biovid 4 subjects x 5 classes x 1 window (2 s)     14 subjects x 5 classes x 4 windows (5.5 s)
+            + 1 posed video per subject                  + 4 posed videos per subject
+synth-mint  4 subjects x 2 trials x 5 sweeps (8-14 fr.)  14 subjects x 2 trials x 10 sweeps (8-28)
+==========  ===========================================  =====================================
+
+``large`` approaches the real datasets' subject counts (25 / 87 / 20) at larger frames.
+
+The flavours differ in *domain*, so cross-dataset experiments mean something: UNBC-like
+clinical close-ups at 30 fps (light, plain wall, patients move their heads), BioVid-like
+lab recordings at 25 fps (plain grey backdrop, steady head, stable light, lighter-skinned
+population), MIntPAIN-like less constrained recordings (16:9, smaller face off-centre,
+cluttered room, drifting warm light, more head motion, weaker pulse).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .render import Domain
+
+__all__ = ["ScaleParams", "SCALES", "FLAVOUR_KEYS", "get_scale"]
+
+#: stable integer per flavour, part of every seed key (different people per flavour)
+FLAVOUR_KEYS = {"synth-unbc": 1, "synth-biovid": 2, "synth-mint": 3}
+
+
+@dataclass(frozen=True)
+class ScaleParams:
+    """Size of one flavour at one scale (fields unused by a flavour stay at their default)."""
+
+    n_subjects: int
+    domain: Domain
+    fps: float
+    # synth-unbc
+    seqs_per_subject: int = 0
+    seq_frames: tuple[int, int] = (0, 0)
+    # synth-biovid
+    windows_per_class: int = 0
+    posed_per_subject: int = 0
+    window_s: float = 5.5
+    # synth-mint
+    trials: int = 0
+    sweeps_per_level: int = 0
+    sweep_frames: tuple[int, int] = (8, 28)
+    depth_thermal: bool = True
+    # population
+    speed_probs: tuple[tuple[str, float], ...] = (("slow", 1 / 3), ("medium", 1 / 3), ("sudden", 1 / 3))
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> ScaleParams:
+        return dataclasses.replace(self, **changes)
+
+
+_UNBC_DOMAIN = dict(
+    face_center=(0.5, 0.46), bg_rgb=(178.0, 182.0, 186.0), bg_clutter=0.15,
+    shirt_rgb=(90.0, 110.0, 150.0), light_gain_drift=0.03, light_side_drift=0.06,
+    noise_sigma=1.5, blur_sigma=0.5, pose_jitter=1.3, pulse_amp=0.008,
+    skin_tones=((226, 186, 160), (200, 152, 120), (236, 200, 176), (176, 128, 96)),
+)
+_BIOVID_DOMAIN = dict(
+    face_center=(0.5, 0.44), bg_rgb=(120.0, 128.0, 135.0), bg_clutter=0.0,
+    shirt_rgb=(40.0, 45.0, 55.0), light_gain_drift=0.015, light_side_drift=0.03,
+    light_side_bias=0.05, noise_sigma=2.0, blur_sigma=0.6, pose_jitter=0.7, pulse_amp=0.01,
+    skin_tones=((232, 192, 168), (222, 180, 150), (240, 206, 184)),
+)
+_MINT_DOMAIN = dict(
+    face_center=(0.56, 0.43), bg_rgb=(170.0, 150.0, 120.0), bg_clutter=0.7,
+    shirt_rgb=(120.0, 60.0, 50.0), light_gain_drift=0.07, light_side_drift=0.12,
+    light_side_bias=-0.08, noise_sigma=2.5, blur_sigma=0.7, pose_jitter=1.6, pulse_amp=0.007,
+    skin_tones=((238, 200, 174), (214, 170, 140), (190, 140, 108)),
+)
+
+SCALES: dict[str, dict[str, ScaleParams]] = {
+    "synth-unbc": {
+        "tiny": ScaleParams(4, Domain(128, 96, 58, **_UNBC_DOMAIN), 30.0,
+                            seqs_per_subject=2, seq_frames=(40, 60)),
+        "standard": ScaleParams(16, Domain(160, 120, 72, **_UNBC_DOMAIN), 30.0,
+                                seqs_per_subject=5, seq_frames=(100, 160)),
+        "large": ScaleParams(25, Domain(320, 240, 140, **_UNBC_DOMAIN), 30.0,
+                             seqs_per_subject=8, seq_frames=(150, 350)),
+    },
+    "synth-biovid": {
+        "tiny": ScaleParams(4, Domain(128, 96, 50, **_BIOVID_DOMAIN), 25.0,
+                            windows_per_class=1, posed_per_subject=1, window_s=2.0),
+        "standard": ScaleParams(14, Domain(160, 120, 60, **_BIOVID_DOMAIN), 25.0,
+                                windows_per_class=4, posed_per_subject=4, window_s=5.5),
+        "large": ScaleParams(40, Domain(320, 240, 120, **_BIOVID_DOMAIN), 25.0,
+                             windows_per_class=10, posed_per_subject=7, window_s=5.5),
+    },
+    "synth-mint": {
+        "tiny": ScaleParams(4, Domain(176, 99, 48, **_MINT_DOMAIN), 15.0,
+                            trials=2, sweeps_per_level=1, sweep_frames=(8, 14),
+                            speed_probs=(("medium", 0.4), ("sudden", 0.6))),
+        "standard": ScaleParams(14, Domain(224, 126, 56, **_MINT_DOMAIN), 15.0,
+                                trials=2, sweeps_per_level=2, sweep_frames=(8, 28),
+                                speed_probs=(("medium", 0.4), ("sudden", 0.6))),
+        "large": ScaleParams(20, Domain(448, 252, 110, **_MINT_DOMAIN), 15.0,
+                             trials=2, sweeps_per_level=6, sweep_frames=(8, 28),
+                             speed_probs=(("medium", 0.4), ("sudden", 0.6))),
+    },
+}
+
+
+def get_scale(flavour: str, scale: str) -> ScaleParams:
+    """Parameters of ``flavour`` at ``scale``; clear ``ValueError`` for unknown names."""
+    if flavour not in SCALES:
+        raise ValueError(f"unknown synthetic flavour {flavour!r}; valid: {', '.join(SCALES)}")
+    if scale not in SCALES[flavour]:
+        raise ValueError(f"unknown scale {scale!r} for {flavour}; valid: {', '.join(SCALES[flavour])}")
+    return SCALES[flavour][scale]

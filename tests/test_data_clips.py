@@ -1,0 +1,195 @@
+"""Samplers, face crops, the clip cache and ClipDataset on the tiny synthetic sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from _synth_data import tiny_root
+
+from pain_lib.data import open_dataset, read_clip
+from pain_lib.data.cache import ClipCache
+from pain_lib.data.clips import ClipDataset, load_face_frames
+from pain_lib.data.crop import (
+    crop_frames,
+    face_boxes,
+    fill_missing,
+    smooth_boxes,
+)
+from pain_lib.data.samplers import (
+    KeyFrameSampler,
+    SegmentSampler,
+    StrideSampler,
+    UniformSampler,
+    make_sampler,
+    sliding_windows,
+)
+
+
+@pytest.fixture(scope="module")
+def unbc(tmp_path_factory):
+    return open_dataset("synth-unbc", tiny_root(tmp_path_factory, "synth-unbc"))
+
+
+@pytest.fixture(scope="module")
+def biovid(tmp_path_factory):
+    return open_dataset("synth-biovid", tiny_root(tmp_path_factory, "synth-biovid"))
+
+
+# ------------------------------------------------------------------ samplers
+def test_samplers_shapes_and_ranges():
+    rng = np.random.default_rng(0)
+    assert UniformSampler(5)(100).tolist() == [0, 25, 50, 74, 99]
+    s = StrideSampler(8, 2)
+    for _ in range(20):
+        idx = s(40, rng)
+        assert len(idx) == 8 and np.all(np.diff(idx) == 2) and idx.min() >= 0 and idx.max() < 40
+    assert StrideSampler(8, 2)(40).tolist() == list(range(12, 28, 2))  # centred without rng
+    short = StrideSampler(16, 1)(5)
+    assert len(short) == 16 and short.max() == 4 and np.all(np.diff(short) >= 0)
+    seg = SegmentSampler(4)
+    for _ in range(20):
+        idx = seg(40, rng)
+        assert [i // 10 for i in idx] == [0, 1, 2, 3]
+    assert make_sampler("segments", k=3)(9).tolist() == [1, 4, 7]
+    with pytest.raises(ValueError, match="unknown sampler"):
+        make_sampler("dense")
+    with pytest.raises(ValueError, match="empty sequence"):
+        UniformSampler(3)(0)
+
+
+def test_keyframe_hook():
+    frames = np.zeros((10, 4, 4, 3), np.uint8)
+    frames[[2, 7]] = 255
+    k = KeyFrameSampler(lambda f: np.flatnonzero(f.reshape(len(f), -1).mean(1) > 0), k=None)
+    assert k(10, frames=frames).tolist() == [2, 7]
+    with pytest.raises(ValueError, match="decoded frames"):
+        k(10)
+
+
+def test_sliding_windows_cover_every_frame():
+    w = sliding_windows(50, 16)
+    assert w.shape[1] == 16 and w[0, 0] == 0 and w[-1, -1] == 49
+    covered = np.zeros(50, bool)
+    covered[w.ravel()] = True
+    assert covered.all()
+    assert sliding_windows(50, 8, stride=2, hop=4)[1, 0] == 4
+    assert sliding_windows(5, 16).shape == (1, 16)
+
+
+# ------------------------------------------------------------------ crops
+def test_box_smoothing_and_filling():
+    b = np.array([[0, 0, 10, 10], [np.nan] * 4, [4, 4, 14, 14]], float)
+    f = fill_missing(b)
+    np.testing.assert_allclose(f[1], [2, 2, 12, 12])
+    jitter = np.array([[0, 0, 10, 10], [2, 0, 12, 10]] * 10, float)
+    sm = smooth_boxes(jitter, 5)
+    assert np.ptp(sm[2:-2, 0]) < np.ptp(jitter[:, 0])
+    np.testing.assert_allclose(fill_missing(np.full((2, 4), np.nan), (10, 20))[0], [5, 0, 15, 10])
+
+
+def test_crop_out_of_frame_replicates_borders():
+    frames = np.zeros((1, 20, 20, 3), np.uint8)
+    frames[0, :, :10] = 200
+    out = crop_frames(frames, np.array([[-10, -10, 10, 10]], float), 8)
+    assert out.shape == (1, 8, 8, 3) and out[0, 0, 0, 0] == 200
+    big = crop_frames(frames, np.array([[0, 0, 20, 20]], float), 40)
+    assert big.shape == (1, 40, 40, 3)
+
+
+def test_face_boxes_landmarks_vs_haar_vs_truth(unbc):
+    s = unbc.samples[0]
+    frames = read_clip(s)
+    lm_boxes = face_boxes(s, frames, mode="landmarks")
+    haar_boxes = face_boxes(s, frames, mode="haar")
+    truth_boxes = face_boxes(s, frames, mode="truth")
+    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
+    side = np.mean(lm_boxes[:, 2] - lm_boxes[:, 0])
+    assert np.abs(centre(lm_boxes) - centre(haar_boxes)).max() < 0.25 * side
+    assert np.abs(centre(lm_boxes) - centre(truth_boxes)).max() < 0.1 * side
+    assert face_boxes(s, frames, mode="auto").tolist() == lm_boxes.tolist()  # UNBC has landmarks
+    crops = crop_frames(frames, lm_boxes, 48)
+    assert crops.shape == (s.n_frames, 48, 48, 3)
+    # the crop is mostly face: skin-coloured centre
+    assert crops[:, 20:28, 20:28].mean() > 60
+    with pytest.raises(ValueError, match="unknown crop mode"):
+        face_boxes(s, frames, mode="dlib")
+
+
+# ------------------------------------------------------------------ cache and ClipDataset
+def test_clip_cache_roundtrip_atomic(tmp_path, unbc):
+    cache = ClipCache(tmp_path)
+    s = unbc.samples[0]
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return np.arange(24, dtype=np.uint8).reshape(2, 2, 2, 3)
+
+    a = cache.get_or_compute(s, {"size": 2}, compute)
+    b = cache.get_or_compute(s, {"size": 2}, compute)
+    np.testing.assert_array_equal(a, b)
+    assert len(calls) == 1
+    cache.get_or_compute(s, {"size": 3}, compute)  # other parameters -> other entry
+    assert len(calls) == 2
+    assert not list(tmp_path.rglob("*.tmp"))
+    key = cache.key(s, {"size": 2})
+    cache.path(key).write_bytes(b"garbage")  # a damaged entry is recomputed
+    cache.get_or_compute(s, {"size": 2}, compute)
+    assert len(calls) == 3
+
+
+def test_clip_dataset_unbc_pspi_targets(tmp_path, unbc):
+    ds = ClipDataset(unbc.samples, clip_len=8, size=32, target="pspi", cache_dir=tmp_path / "c",
+                     clips_per_sample=2, seed=1)
+    assert len(ds) == 2 * len(unbc.samples)
+    x, y = ds[0]
+    assert x.shape == (3, 8, 32, 32) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    idx = ds.frame_indices(0)
+    np.testing.assert_allclose(y.numpy(), unbc.samples[0].labels["pspi"][idx])
+    assert ds.frame_indices(0).tolist() == ClipDataset(unbc.samples, clip_len=8, size=32, seed=1,
+                                                       clips_per_sample=2).frame_indices(0).tolist()
+    ds.set_epoch(3)
+    assert len(list((tmp_path / "c").rglob("*.npy"))) == 1
+    # cached crops equal freshly computed ones
+    np.testing.assert_array_equal(ds.faces(0), load_face_frames(unbc.samples[0], 32))
+    loader = torch.utils.data.DataLoader(ds, batch_size=4)
+    xb, yb = next(iter(loader))
+    assert xb.shape == (4, 3, 8, 32, 32) and yb.shape == (4, 8)
+
+
+def test_clip_dataset_sliding_covers_sequence(unbc):
+    s = unbc.samples[:1]
+    ds = ClipDataset(s, clip_len=8, size=24, target="mean_pspi", mode="sliding", hop=4, return_index=True)
+    n = s[0].n_frames
+    covered = np.zeros(n, bool)
+    for i in range(len(ds)):
+        x, y, info = ds[i]
+        covered[info["frames"].numpy()] = True
+        assert y.shape == () and abs(float(y) - s[0].labels["pspi"][info["frames"].numpy()].mean()) < 1e-5
+    assert covered.all()
+
+
+def test_clip_dataset_biovid_classes_haar(biovid):
+    ds = ClipDataset(biovid.samples[:3], clip_len=8, size=32, target="class", mode="center", crop="auto",
+                     mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    x, y = ds[2]
+    assert x.shape == (3, 8, 32, 32) and y.dtype == torch.int64 and int(y) == biovid.samples[2].labels["class"]
+    assert x.min() < 0 < x.max()  # standardised
+    with pytest.raises(ValueError, match="unknown target"):
+        ClipDataset(biovid.samples, target="vas_score")
+    custom = ClipDataset(biovid.samples[:1], clip_len=4, size=16, target=lambda s, idx: float(len(idx)))
+    assert float(custom[0][1]) == 4
+
+
+def test_clip_dataset_custom_and_keyframe_samplers(unbc):
+    seg = ClipDataset(unbc.samples[:1], clip_len=4, size=16, sampler=SegmentSampler(4), mode="center")
+    n = unbc.samples[0].n_frames
+    assert [i * 4 // n for i in seg.frame_indices(0)] == [0, 1, 2, 3]
+    brightest = KeyFrameSampler(lambda f: np.argsort(f.reshape(len(f), -1).mean(1))[-4:], k=4)
+    kf = ClipDataset(unbc.samples[:1], clip_len=4, size=16, sampler=brightest, mode="center", return_index=True)
+    x, _, info = kf[0]
+    faces = kf.faces(0)
+    assert x.shape == (3, 4, 16, 16)
+    means = faces.reshape(len(faces), -1).mean(1)
+    assert set(info["frames"].tolist()) == set(np.argsort(means)[-4:].tolist())

@@ -1,0 +1,66 @@
+"""Subject-disjoint, deterministic splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pain_lib.data import Sample
+from pain_lib.data.splits import cross_dataset, group_kfold, loso, make_splits, parse_cv
+
+
+def _samples(n_subjects=7, seed=0, prefix="S"):
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in range(n_subjects):
+        for k in range(int(rng.integers(2, 9))):
+            out.append(Sample(f"{prefix}{s:02d}", f"{prefix}{s:02d}-{k}", None, None, 25.0, {"class": k % 5}))
+    return out
+
+
+@pytest.mark.parametrize("cv", ["loso", "group-kfold:3", "group-kfold:7"])
+def test_no_subject_leakage_and_full_coverage(cv):
+    samples = _samples()
+    folds = make_splits(samples, cv, seed=1)
+    subj = np.array([s.subject for s in samples])
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested.tolist()) == list(range(len(samples)))  # every sample tested exactly once
+    for f in folds:
+        assert not set(subj[f.train]) & set(subj[f.test])
+        assert len(f.train) + len(f.test) == len(samples)
+        assert set(subj[f.test]) == set(f.test_subjects)
+
+
+def test_deterministic_and_seed_dependent():
+    samples = _samples(12)
+    a = group_kfold(samples, 4, seed=0)
+    b = group_kfold(samples, 4, seed=0)
+    assert all(np.array_equal(x.test, y.test) for x, y in zip(a, b))
+    c = group_kfold(samples, 4, seed=5)
+    assert any(x.test_subjects != y.test_subjects for x, y in zip(a, c))
+    sizes = [len(f.test) for f in a]
+    assert max(sizes) - min(sizes) <= 8  # balanced by sample count
+
+
+def test_loso_one_fold_per_subject():
+    samples = _samples(5)
+    folds = loso(samples)
+    assert [f.test_subjects for f in folds] == [(f"S{i:02d}",) for i in range(5)]
+
+
+def test_cross_dataset_fraction_is_subject_grouped():
+    src, tgt = _samples(4, 1, prefix="A"), _samples(10, 2, prefix="B")
+    train, test = cross_dataset(src, tgt, target_fraction=0.3, seed=0)
+    moved = {s.subject for s in train} - {s.subject for s in src}
+    assert len(moved) == 3 and not moved & {s.subject for s in test}
+    assert len(train) + len(test) == len(src) + len(tgt)
+    assert cross_dataset(src, tgt)[1] == tgt
+
+
+def test_parse_cv_errors():
+    assert parse_cv("group-kfold:5") == ("group-kfold", 5)
+    for bad in ("kfold:5", "group-kfold", "loso:2"):
+        with pytest.raises(ValueError, match="loso"):
+            parse_cv(bad)
+    with pytest.raises(ValueError, match="2 <= k"):
+        group_kfold(_samples(3), 4)

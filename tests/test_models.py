@@ -1,0 +1,224 @@
+"""Registry-wide model tests, parameter counts against the analytic formula, architecture tables."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from pain_lib.models import (
+    BOTTLENECK_LAYERS,
+    Bottleneck,
+    analytic_parameter_count,
+    conv2plus1d,
+    conv2plus1d_midplanes,
+    count_parameters,
+    count_parameters_meta,
+    describe_architecture,
+    get_model,
+    kernel_thw,
+    list_models,
+    model_args,
+    paper_kernel,
+)
+
+TINY = (2, 3, 8, 32, 32)
+#: smaller-than-default depth for the heavy nets so the registry test stays fast
+FAST = {"res3d": {"depth": 26}, "scn": {"depth": 26}}
+
+
+def _tiny(name: str, **cfg):
+    torch.manual_seed(0)
+    return get_model(name, base_width=8, **{**FAST.get(name, {}), **cfg})
+
+
+def test_registry_lists_every_family():
+    assert set(list_models()) >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_registry_model_forward_backward(name):
+    model = _tiny(name, zero_init_residual=False)
+    x = torch.randn(*TINY)
+    y = model(x)
+    assert y.shape == (2,)
+    assert torch.isfinite(y).all()
+    y.pow(2).sum().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: {pname} got no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
+        assert p.grad.abs().sum() > 0, f"{name}: {pname} has an all-zero gradient"
+    assert model.model_spec["name"] == name
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_registry_heads_and_features(name):
+    model = _tiny(name, head="classification", num_outputs=5).eval()
+    x = torch.randn(*TINY)
+    with torch.no_grad():
+        feats = model.forward_features(x)
+        assert feats.dim() == 5 and feats.shape[:2] == (2, model.num_features)
+        assert model(x).shape == (2, 5)
+        assert model.forward_head(feats, pre_logits=True).shape == (2, model.head.num_features)
+    frame = _tiny(name, head="frame").eval()
+    with torch.no_grad():
+        assert frame(x).shape == (2, TINY[2])  # one PSPI per input frame
+
+
+def test_zero_init_residual_makes_blocks_identity_like():
+    model = _tiny("scn")
+    lasts = [m.bn_last.weight for m in model.modules() if isinstance(m, Bottleneck)]
+    assert lasts and all(torch.count_nonzero(w) == 0 for w in lasts)
+
+
+def test_get_model_errors_are_clear():
+    with pytest.raises(ValueError, match="registered models"):
+        get_model("resnet9000")
+    with pytest.raises(TypeError, match="valid arguments"):
+        get_model("scn", depht=50)
+    with pytest.raises(ValueError, match="depth must be one of"):
+        get_model("scn", depth=34, base_width=4)
+    with pytest.raises(ValueError, match="odd"):
+        get_model("scn", depth=26, base_width=4, temporal_depths=(3, 4))
+    with pytest.raises(ValueError, match="unknown head"):
+        get_model("r3d", base_width=4, head="softmax")
+
+
+def test_builder_args_are_keyword_only_and_typed():
+    import inspect
+
+    for name in list_models():
+        from pain_lib.models import model_builder
+
+        sig = inspect.signature(model_builder(name))
+        for p in sig.parameters.values():
+            assert p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD), f"{name}.{p.name} is not keyword-only"
+            if p.kind is p.KEYWORD_ONLY:
+                assert p.annotation is not p.empty, f"{name}.{p.name} has no type annotation"
+        assert "base_width" in model_args(name)
+
+
+# ---------------------------------------------------------------- parameter counts
+@pytest.mark.parametrize("name", ["res3d", "scn"])
+@pytest.mark.parametrize("depth", [26, 39, 41, 50, 101, 152])
+def test_paper_width_parameter_count_equals_formula(name, depth):
+    cfg = {"depth": depth, "num_outputs": 1000}  # Table 3: "1000D fully connected"
+    assert count_parameters_meta(name, **cfg) == analytic_parameter_count(name, **cfg)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"temporal_depths": (3, 5, 7, 9), "branch_widths": (0.5, 1.0, 1.5, 0.25)},
+        {"temporal_depths": (5,), "spatial_size": 5, "pointwise_temporal": 1},
+        {"layers": (1, 2, 1, 1), "stem_spatial_stride": 1, "head": "frame"},
+    ],
+)
+def test_scn_variant_parameter_count_equals_formula(cfg):
+    cfg = {"depth": 26, "base_width": 16, **cfg}
+    assert count_parameters_meta("scn", **cfg) == analytic_parameter_count("scn", **cfg)
+
+
+def test_depth_39_is_an_alias_of_41():
+    assert BOTTLENECK_LAYERS[41] == (3, 3, 4, 3) and 3 * sum(BOTTLENECK_LAYERS[41]) + 2 == 41
+    assert count_parameters_meta("scn", depth=39) == count_parameters_meta("scn", depth=41)
+
+
+def test_scn_has_more_parameters_than_res3d_at_every_depth():
+    for d in BOTTLENECK_LAYERS:
+        ratio = analytic_parameter_count("scn", depth=d) / analytic_parameter_count("res3d", depth=d)
+        assert 3.0 < ratio < 4.0  # paper: "3.8 times more"
+
+
+@pytest.mark.parametrize("cin,cout,k", [(64, 64, (3, 3, 3)), (3, 64, (3, 7, 7)), (64, 128, (3, 3, 3)), (128, 512, (5, 3, 3))])
+def test_r2plus1d_midplanes_match_full_3d_parameters(cin, cout, k):
+    t, d, _ = k
+    m = conv2plus1d_midplanes(cin, cout, k)
+    assert m == math.floor(t * d * d * cin * cout / (d * d * cin + t * cout))
+    full = t * d * d * cin * cout
+    conv_weights = sum(mod.weight.numel() for mod in conv2plus1d(cin, cout, k) if isinstance(mod, nn.Conv3d))
+    assert conv_weights <= full
+    assert full - conv_weights < d * d * cin + t * cout  # only the floor separates them
+
+
+def test_r2plus1d_midwidth_is_recomputed_per_conv():
+    model = get_model("r2plus1d", base_width=64)
+    block = model.stages.conv3[0]  # first block of a widening stage: 64 -> 128, then 128 -> 128
+    m1 = block.conv1[0].out_channels
+    m2 = block.conv2[0].out_channels
+    assert m1 == conv2plus1d_midplanes(64, 128, (3, 3, 3)) == 230
+    assert m2 == conv2plus1d_midplanes(128, 128, (3, 3, 3)) == 288
+
+
+# ---------------------------------------------------------------- SCN block structure
+def test_scn_branches_concatenate_to_the_right_channel_count():
+    block = Bottleneck(32, 16, temporal_depths=(3, 5, 9), branch_widths=(1.0, 0.5, 2.0))
+    assert block.branch_channels == (16, 8, 32)
+    assert block.conv2[0].in_channels == 16 + 8 + 32
+    assert [b[0].kernel_size for b in block.branches] == [(3, 3, 3), (5, 3, 3), (9, 3, 3)]
+    assert block.conv1[0].kernel_size == (3, 1, 1)  # the paper's 1×1×3 is temporal
+    x = torch.randn(1, 32, 8, 8, 8)
+    y0 = block.conv1(x)
+    outs = [b(y0) for b in block.branches]
+    assert [o.shape[1] for o in outs] == [16, 8, 32] and len({o.shape[2:] for o in outs}) == 1
+    assert block(x).shape == (1, 64, 8, 8, 8)
+
+
+def test_kernel_notation_maps_paper_order_to_pytorch():
+    assert kernel_thw(spatial=3, temporal=9) == (9, 3, 3)
+    assert paper_kernel((9, 3, 3)) == "3×3×9"
+    assert paper_kernel(kernel_thw(1, 3)) == "1×1×3"
+
+
+def test_table3_description():
+    df = describe_architecture("scn", depth=101, input_shape=(3, 32, 112, 112))
+    assert list(df.layer) == ["Conv1", "Conv2", "Conv3", "Conv4", "Conv5", "Pooling"]
+    assert list(df.blocks[1:5]) == [3, 4, 23, 3]
+    assert list(df.spatial_output[1:5]) == ["56 × 56", "28 × 28", "14 × 14", "7 × 7"]
+    assert list(df.channels[1:5]) == [256, 512, 1024, 2048]
+    assert df.structure[1] == "[1×1×3], 64; [3×3×3; 3×3×5; 3×3×9], 64; [1×1×3], 256"
+    assert df.structure[4] == "[1×1×3], 512; [3×3×3; 3×3×5; 3×3×7], 512; [1×1×3], 2048"
+    assert df.structure[0] == "[7×7×3], 64"
+    assert df.params.sum() == count_parameters_meta("scn", depth=101)
+    # Table 3 read literally: conv1 keeps 112×112, conv2 downsamples
+    lit = describe_architecture("scn", depth=26, stem_spatial_stride=1)
+    assert list(lit.spatial_output[:5]) == ["112 × 112", "56 × 56", "28 × 28", "14 × 14", "7 × 7"]
+
+
+def test_description_of_a_real_model_uses_meta_copy():
+    model = get_model("res3d", depth=26, base_width=8)
+    df = describe_architecture(model, input_shape=(3, 16, 64, 64))
+    assert list(df.blocks[1:5]) == [2, 2, 2, 2]
+    assert not next(model.parameters()).is_meta
+    assert df.params.sum() == count_parameters(model)
+
+
+def test_reset_head_updates_spec_and_shape():
+    model = _tiny("scn", head="classification", num_outputs=2)
+    model.reset_head(head="regression", num_outputs=1)
+    assert model(torch.randn(*TINY)).shape == (2,)
+    assert model.model_spec["cfg"]["head"] == "regression"
+
+
+def test_overhanging_kernels_are_cropped_exactly():
+    """A 13-deep temporal kernel on a 4-frame map: same output as the full conv, finite
+    gradients (PyTorch's CPU conv3d backward misbehaves on such overhanging kernels)."""
+    import torch
+
+    from pain_lib.models.layers import SameConv3d
+
+    torch.manual_seed(0)
+    conv = SameConv3d(4, 5, (13, 3, 3), stride=(2, 1, 1), padding=(6, 1, 1), bias=False)
+    x = torch.randn(2, 4, 4, 6, 6, requires_grad=True)
+    y = conv(x)
+    # reference: zero-pad the input explicitly and use the full kernel (no overhang left)
+    xp = torch.nn.functional.pad(x, (1, 1, 1, 1, 6, 6))
+    ref = torch.nn.functional.conv3d(xp, conv.weight, stride=(2, 1, 1))
+    assert y.shape == ref.shape
+    assert torch.allclose(y, ref, atol=1e-5)
+    y.square().sum().backward()
+    assert torch.isfinite(conv.weight.grad).all() and torch.isfinite(x.grad).all()
+    # the cropped taps never see data: their gradient is exactly zero
+    assert conv.weight.grad[:, :, :3].abs().max() == 0

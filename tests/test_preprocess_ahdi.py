@@ -1,0 +1,93 @@
+"""AHDI: adaptive segments sum to T and are shorter where motion is high."""
+
+import numpy as np
+import pytest
+import torch
+
+from pain_lib.preprocess import ahdi as A
+from pain_lib.preprocess.rank_pooling import approx_rank_pooling_weights
+
+
+def test_segment_lengths_sum_to_T_and_shorten_with_motion():
+    T = 100
+    motion = np.full(T, 0.2)
+    motion[50:75] = 3.0  # fast motion in the third quarter
+    seg = A.adaptive_segments(motion, n_segments=4)
+    lengths = seg[:, 1] - seg[:, 0]
+    assert lengths.sum() == T and seg[0, 0] == 0 and seg[-1, 1] == T
+    assert np.all(seg[1:, 0] == seg[:-1, 1])  # contiguous
+    # the segment laid over the initial third quarter is the shortest
+    assert lengths[2] == lengths.min() and lengths[2] < lengths[0] and lengths[2] < lengths[3]
+    # lengths are inversely proportional to the segment means (up to rounding)
+    sm = np.array([0.2, 0.2, 3.0, 0.2])
+    expect = T * (1 / sm) / (1 / sm).sum()
+    expect = np.maximum(expect, 2)
+    assert np.abs(lengths - expect).max() <= 2
+
+
+@pytest.mark.parametrize("T,n", [(4, 4), (9, 4), (37, 5), (200, 8)])
+def test_segments_always_partition_the_clip(T, n):
+    motion = np.random.default_rng(T).gamma(1.0, 1.0, T)
+    seg = A.adaptive_segments(motion, n)
+    assert (seg[:, 1] - seg[:, 0]).sum() == T
+    assert np.all(seg[:, 1] - seg[:, 0] >= 2)
+
+
+def test_static_clip_splits_evenly():
+    seg = A.adaptive_segments(np.zeros(40), 4)
+    np.testing.assert_array_equal(seg[:, 1] - seg[:, 0], [10, 10, 10, 10])
+
+
+def _moving_square_clip(T=40, size=32, moving_from=20):
+    clip = np.full((T, size, size, 3), 90, np.uint8)
+    for t in range(T):
+        x = 4 if t < moving_from else 4 + 2 * (t - moving_from) % 20
+        clip[t, 10:18, x:x + 8] = 220
+    return clip
+
+
+def test_flow_based_segmentation_follows_motion():
+    clip = _moving_square_clip()
+    res = A.ahdi_details(clip, n_segments=4, patch_size=3)
+    lengths = res.segments[:, 1] - res.segments[:, 0]
+    assert lengths.sum() == 40
+    assert res.motion[25:].mean() > 5 * res.motion[:19].mean()
+    assert lengths[-1] < lengths[0]  # motion in the second half -> shorter segments there
+    assert res.image.shape == (32, 32, 3) and np.isfinite(res.image).all()
+
+
+def test_ahdi_equals_two_level_rank_pooling():
+    rng = np.random.default_rng(5)
+    clip = torch.from_numpy(rng.random((3, 20, 6, 6)))
+    motion = rng.random(20)
+    res = A.ahdi_details(clip, motion=motion, patch_size=1, overlap=0.5, n_segments=3)
+    level1 = []
+    for s, e in res.windows:
+        a = torch.from_numpy(approx_rank_pooling_weights(int(e - s)))
+        level1.append(torch.einsum("ctHW,t->cHW", clip[:, s:e], a))
+    level1 = torch.stack(level1)
+    a2 = torch.from_numpy(approx_rank_pooling_weights(len(level1)))
+    expect = torch.einsum("mcHW,m->cHW", level1, a2)
+    torch.testing.assert_close(res.image.double(), expect, rtol=1e-4, atol=1e-4)
+    # overlap: consecutive windows share frames
+    assert np.all(res.windows[:-1, 1] > res.windows[1:, 0])
+
+
+def test_constant_clip_gives_zero_and_fixed_variant():
+    clip = np.full((30, 8, 8, 3), 100, np.uint8)
+    assert np.abs(A.ahdi(clip)).max() < 1e-2
+    seg = A.fixed_segments(30, 7)
+    np.testing.assert_array_equal(seg[:, 1] - seg[:, 0], [7, 7, 7, 7, 2])
+    seg = A.fixed_segments(29, 7)  # a 1-frame remainder joins the last segment
+    np.testing.assert_array_equal(seg[:, 1] - seg[:, 0], [7, 7, 7, 8])
+    out = A.ahdi(_moving_square_clip(), segment_length=10, patch_size=9)
+    assert out.shape == (32, 32, 3)
+
+
+def test_ahdi_equals_loop_reference():
+    from pain_lib.preprocess.reference import ahdi_reference
+
+    clip = _moving_square_clip(T=24, size=16)
+    res = A.ahdi_details(clip, n_segments=3, patch_size=5)
+    ref = ahdi_reference(clip, res.windows, patch_size=5)
+    np.testing.assert_allclose(res.image, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())

@@ -1,0 +1,257 @@
+"""The general training loop, prediction, checkpoints, cross-validation resume, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import Dataset, TensorDataset
+
+from pain_lib.config import get_profile
+from pain_lib.models import get_model
+from pain_lib.train import (
+    cross_validate,
+    default_step,
+    fit,
+    load_checkpoint,
+    load_fold_outputs,
+    make_loader,
+    make_sgd,
+    make_step,
+    make_step_lr,
+    predict,
+    save_checkpoint,
+    train_settings,
+)
+
+
+def _linear_problem(n=128, d=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g)
+    w = torch.randn(d, generator=g)
+    return TensorDataset(x, x @ w + 0.5)
+
+
+class LinearReg(nn.Module):
+    def __init__(self, d=6):
+        super().__init__()
+        self.fc = nn.Linear(d, 1)
+
+    def forward(self, x):
+        return self.fc(x).squeeze(-1)
+
+
+def _clips(n=12, t=4, s=16, seed=0):
+    """Tiny learnable clip regression: target = mean brightness of the clip."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, t, s, s, generator=g)
+    return TensorDataset(x, x.mean(dim=(1, 2, 3, 4)) * 10)
+
+
+def test_loss_decreases_on_a_learnable_problem():
+    torch.manual_seed(0)
+    model = LinearReg()
+    opt = make_sgd(model, lr=0.05, weight_decay=0.0)
+    hist = fit(model, make_loader(_linear_problem(), batch_size=16, shuffle=True, seed=0), loss_fn=nn.MSELoss(),
+               optimizer=opt, epochs=4, device="cpu", progress=False)
+    assert list(hist.columns[:3]) == ["epoch", "train_loss", "lr"]
+    assert hist.train_loss.is_monotonic_decreasing and hist.train_loss.iloc[-1] < 0.25 * hist.train_loss.iloc[0]
+
+
+def test_fit_trains_a_video_model_and_scheduler_steps():
+    torch.manual_seed(0)
+    model = get_model("r3d", base_width=4, depth=10)
+    opt = make_sgd(model, lr=0.01)
+    sched = make_step_lr(opt, step_size=1, gamma=0.1)
+    ds = _clips()
+    hist = fit(model, make_loader(ds, batch_size=4, shuffle=True), loss_fn=nn.MSELoss(), optimizer=opt,
+               scheduler=sched, epochs=2, device="cpu", amp=True, val_loader=make_loader(ds, batch_size=6),
+               progress=False)
+    assert np.allclose(hist.lr, [0.01, 0.001]) and "val_loss" in hist and np.isfinite(hist.val_loss).all()
+    pred, target = predict(model, make_loader(ds, batch_size=5), device="cpu", return_targets=True)
+    assert pred.shape == (12,) and target.shape == (12,) and pred.dtype == np.float32
+
+
+def test_paper_optimizer_settings():
+    model = LinearReg()
+    opt = make_sgd(model)
+    g = opt.param_groups[0]
+    assert (g["lr"], g["momentum"], g["weight_decay"]) == (0.01, 0.9, 1e-4)
+    sched = make_step_lr(opt)
+    assert (sched.step_size, sched.gamma) == (10, 0.1)
+    s = train_settings(get_profile("paper"))
+    assert (s["batch_size"], s["lr"], s["amp"]) == (64, 0.01, True)
+
+
+def test_profile_supplies_defaults():
+    tiny = get_profile("tiny").replace(epochs=2)
+    loader = make_loader(_linear_problem(16), profile=tiny)
+    assert loader.batch_size == tiny.batch_size and loader.num_workers == tiny.num_workers
+    model = LinearReg()
+    hist = fit(model, loader, loss_fn=nn.MSELoss(), optimizer=make_sgd(model), profile=tiny, device="cpu",
+               progress=False)
+    assert len(hist) == 2
+    with pytest.raises(TypeError, match="epochs"):
+        fit(model, loader, loss_fn=nn.MSELoss(), optimizer=make_sgd(model), device="cpu")
+    with pytest.raises(TypeError, match="batch_size"):
+        make_loader(_linear_problem(16))
+
+
+class DictClips(Dataset):
+    def __init__(self, base):
+        self.base = base
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        x, y = self.base[i]
+        return {"clip": x, "pspi": y, "subject": "s1"}
+
+
+def test_dict_batches_and_custom_keys():
+    torch.manual_seed(0)
+    model = LinearReg()
+    ds = DictClips(_linear_problem(32))
+    step = make_step(input_key="clip", target_key="pspi")
+    hist = fit(model, make_loader(ds, batch_size=8), loss_fn=nn.MSELoss(), optimizer=make_sgd(model), epochs=1,
+               step_fn=step, device="cpu", progress=False)
+    assert len(hist) == 1
+    with pytest.raises(KeyError, match="none of the keys"):
+        fit(model, make_loader(ds, batch_size=8), loss_fn=nn.MSELoss(), optimizer=make_sgd(model), epochs=1,
+            step_fn=default_step, device="cpu", progress=False)  # default expects y/target/label
+    assert predict(model, make_loader(ds, batch_size=8), device="cpu").shape == (32,)
+
+
+def test_non_finite_loss_is_reported():
+    model = LinearReg()
+    x = torch.randn(8, 6)
+    ds = TensorDataset(x, torch.full((8,), float("nan")))
+    with pytest.raises(FloatingPointError, match="epoch 1, step 1"):
+        fit(model, make_loader(ds, batch_size=4), loss_fn=nn.MSELoss(), optimizer=make_sgd(model), epochs=1,
+            device="cpu", progress=False)
+
+
+def _run(seed, num_workers=0):
+    torch.manual_seed(seed)
+    model = get_model("scn", layers=(1, 1, 1, 1), base_width=4)
+    ds = _clips(seed=1)
+    hist = fit(model, make_loader(ds, batch_size=4, shuffle=True, seed=seed, num_workers=num_workers),
+               loss_fn=nn.MSELoss(), optimizer=make_sgd(model), epochs=2, device="cpu", progress=False)
+    return hist.train_loss.to_numpy(), predict(model, make_loader(ds, batch_size=6), device="cpu")
+
+
+def test_same_seed_same_outputs():
+    l1, p1 = _run(0)
+    l2, p2 = _run(0)
+    np.testing.assert_array_equal(l1, l2)
+    np.testing.assert_array_equal(p1, p2)
+    l3, _ = _run(1)
+    assert not np.array_equal(l1, l3)
+
+
+class NoisyDataset(Dataset):
+    """Draws NumPy randomness inside workers: determinism needs seed_worker."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return torch.tensor([float(i), float(np.random.rand())])
+
+
+def test_loader_determinism_with_workers():
+    def batches(seed):
+        return torch.cat(list(make_loader(NoisyDataset(), batch_size=2, shuffle=True, seed=seed, num_workers=2)))
+
+    a, b = batches(5), batches(5)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, batches(6))
+
+
+def test_checkpoint_alone_rebuilds_the_model(tmp_path):
+    model = get_model("scn", depth=26, base_width=4, temporal_depths=(3, 5), head="frame").eval()
+    path = save_checkpoint(tmp_path / "m.pt", model, config=get_profile("tiny"), note="x")
+    rebuilt, payload = load_checkpoint(path)
+    rebuilt.eval()
+    x = torch.randn(1, 3, 8, 16, 16)
+    assert torch.equal(model(x), rebuilt(x))
+    assert payload["config"]["name"] == "tiny" and payload["model_cfg"]["temporal_depths"] == (3, 5)
+    with pytest.raises(ValueError, match="not built by get_model"):
+        load_checkpoint(save_checkpoint(tmp_path / "lin.pt", LinearReg()))
+    rebuilt_lin, _ = load_checkpoint(tmp_path / "lin.pt", model=LinearReg())
+
+
+def test_fit_resumes_from_its_epoch_checkpoint(tmp_path):
+    ds = _linear_problem(32)
+    torch.manual_seed(0)
+    model = LinearReg()
+    opt = make_sgd(model, lr=0.05)
+    ck = tmp_path / "fit.pt"
+    fit(model, make_loader(ds, batch_size=8), loss_fn=nn.MSELoss(), optimizer=opt, epochs=2, device="cpu",
+        progress=False, checkpoint=ck)
+    fresh = LinearReg()
+    hist = fit(fresh, make_loader(ds, batch_size=8), loss_fn=nn.MSELoss(), optimizer=make_sgd(fresh, lr=0.05),
+               epochs=3, device="cpu", progress=False, checkpoint=ck)
+    assert list(hist.epoch) == [1, 2, 3]
+    assert hist.train_loss.iloc[2] < hist.train_loss.iloc[0]
+
+
+# ---------------------------------------------------------------- cross-validation
+FOLDS = [{"name": f"subject-{i}", "seed": i} for i in range(3)]
+
+
+class Interrupted(RuntimeError):
+    pass
+
+
+def _cv(tmp_path, trained, fail_on=None, config=None):
+    ds = _clips(8)
+
+    def train_fn(fold):
+        if fold["name"] == fail_on:
+            raise Interrupted("simulated interruption")
+        trained.append(fold["name"])
+        torch.manual_seed(fold["seed"])
+        model = get_model("res3d", depth=26, base_width=2)
+        hist = fit(model, make_loader(ds, batch_size=4), loss_fn=nn.MSELoss(), optimizer=make_sgd(model), epochs=1,
+                   device="cpu", progress=False)
+        return model, {"final_train_loss": float(hist.train_loss.iloc[-1])}
+
+    def eval_fn(model, fold):
+        pred, y = predict(model, make_loader(ds, batch_size=8), device="cpu", return_targets=True)
+        return {"mse": float(np.mean((pred - y) ** 2)), "pred": pred}
+
+    return cross_validate(FOLDS, train_fn=train_fn, eval_fn=eval_fn, checkpoint_dir=tmp_path / "ck",
+                          progress=False, config=config or {"profile": "tiny", "lr": 0.01})
+
+
+def test_cross_validate_resume_skips_finished_folds(tmp_path):
+    trained: list[str] = []
+    with pytest.raises(Interrupted):
+        _cv(tmp_path, trained, fail_on="subject-2")
+    assert trained == ["subject-0", "subject-1"]
+    assert sorted(p.name for p in (tmp_path / "ck").glob("*.json")) == ["subject-0.json", "subject-1.json"]
+    trained.clear()
+    df = _cv(tmp_path, trained)
+    assert trained == ["subject-2"]  # finished folds were not retrained
+    assert list(df.fold) == ["subject-0", "subject-1", "subject-2"]
+    assert list(df.resumed) == [True, True, False]
+    assert {"mse", "final_train_loss", "seconds"} <= set(df.columns)
+    assert df.attrs["outputs"]["subject-0"]["pred"].shape == (8,)
+    rec = json.loads((tmp_path / "ck" / "subject-1.json").read_text())
+    assert rec["config"] == {"profile": "tiny", "lr": 0.01}
+    # the per-fold checkpoint alone rebuilds the model and reproduces the stored predictions
+    model, payload = load_checkpoint(tmp_path / "ck" / "subject-0.pt")
+    assert payload["model_name"] == "res3d" and payload["config"]["profile"] == "tiny"
+    ds = _clips(8)
+    pred = predict(model, make_loader(ds, batch_size=8), device="cpu")
+    np.testing.assert_allclose(pred, load_fold_outputs(tmp_path / "ck", "subject-0")["pred"], rtol=1e-5, atol=1e-6)
+    # a changed config recomputes instead of silently reusing stale folds
+    trained.clear()
+    with pytest.warns(UserWarning, match="different config"):
+        _cv(tmp_path, trained, config={"profile": "tiny", "lr": 0.1})
+    assert trained == ["subject-0", "subject-1", "subject-2"]
