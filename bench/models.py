@@ -31,11 +31,11 @@ from pain_lib.train import autocast
 PAPER_TABLE = Path(__file__).resolve().parents[1] / "pain_lib" / "paper_tables" / "scn.csv"
 
 
-def specs(names: list[str]) -> list[tuple[str, dict]]:
+def specs(names: list[str], depths: list[int] | None = None) -> list[tuple[str, dict]]:
     out = []
     for n in names:
         if n in ("res3d", "scn"):
-            out += [(n, {"depth": d}) for d in BOTTLENECK_LAYERS]
+            out += [(n, {"depth": d}) for d in (depths or BOTTLENECK_LAYERS)]
         else:
             out.append((n, {}))
     return out
@@ -103,6 +103,8 @@ def main() -> None:
     ap.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
     ap.add_argument("--iters", type=int, default=3, help="timed iterations per model")
     ap.add_argument("--counts-only", action="store_true", help="only parameter counts")
+    ap.add_argument("--depths", nargs="*", type=int, default=None, help="Res3D/SCN depths for throughput (default all)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args()
 
     paper = paper_counts()
@@ -118,6 +120,8 @@ def main() -> None:
     if args.counts_only:
         return
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
     devices = args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     print(f"\nThroughput, profile {profile.name!r}: batch {profile.batch_size}, {profile.clip_len}×"
@@ -127,7 +131,7 @@ def main() -> None:
     for dev in devices:
         device = torch.device(dev)
         name_dev = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-        for name, cfg in specs(args.models):
+        for name, cfg in specs(args.models, args.depths):
             train, infer = throughput(name, cfg, profile=profile, device=device, amp=args.amp, iters=args.iters)
             rows.append({"device": name_dev, "model": label(name, cfg), "amp": args.amp and device.type == "cuda",
                          "train clips/s": round(train, 1), "inference clips/s": round(infer, 1)})

@@ -86,8 +86,8 @@ class ClipSetup:
             lr=profile.lr,
             amp=profile.amp,
             num_workers=profile.num_workers,
-            clips_per_sample={"tiny": 2, "standard": 6}.get(profile.name, 8),
-            eval_hop={"tiny": 8, "standard": 4}.get(profile.name, 2),
+            clips_per_sample={"tiny": 2, "standard": 3}.get(profile.name, 8),
+            eval_hop={"tiny": 8, "standard": 8}.get(profile.name, 2),
             lr_step=10 if profile.name == "paper" else max(1, profile.epochs),
         )
         return replace(base, **overrides) if overrides else base

@@ -16,7 +16,10 @@ def test_three_profiles_are_typed_dataclasses():
     assert (paper.clip_len, paper.image_size, paper.temporal_stride, paper.batch_size) == (32, 112, 2, 64)
     assert paper.cv == "loso" and paper.reduced == ()
     # Scale grows from tiny to paper.
-    assert PROFILES["tiny"].image_size < PROFILES["standard"].image_size < paper.image_size
+    tiny, std = PROFILES["tiny"], PROFILES["standard"]
+    assert tiny.image_size <= std.image_size < paper.image_size
+    assert tiny.epochs < std.epochs < paper.epochs
+    assert (tiny.synth_scale, std.synth_scale, paper.synth_scale) == ("tiny", "standard", "large")
     assert PROFILES["tiny"].reduced and PROFILES["standard"].reduced
 
 

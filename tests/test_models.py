@@ -24,6 +24,15 @@ from pain_lib.models import (
     paper_kernel,
 )
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is as fast and immune to CPU oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 TINY = (2, 3, 8, 32, 32)
 #: smaller-than-default depth for the heavy nets so the registry test stays fast
 FAST = {"res3d": {"depth": 26}, "scn": {"depth": 26}}
@@ -222,3 +231,23 @@ def test_overhanging_kernels_are_cropped_exactly():
     assert torch.isfinite(conv.weight.grad).all() and torch.isfinite(x.grad).all()
     # the cropped taps never see data: their gradient is exactly zero
     assert conv.weight.grad[:, :, :3].abs().max() == 0
+
+
+def test_kernel_longer_than_input_gives_finite_gradients():
+    """13-deep kernel, stride 2, on 8 frames (longer than the input, no overhang to crop)."""
+    import torch
+
+    from pain_lib.models.layers import SameConv3d
+
+    torch.manual_seed(0)
+    conv = SameConv3d(8, 8, (13, 3, 3), stride=(2, 2, 2), padding=(6, 1, 1), bias=False)
+    ref = torch.nn.Conv3d(8, 8, (13, 3, 3), stride=(2, 2, 2), padding=(6, 1, 1), bias=False)
+    ref.weight.data.copy_(conv.weight.data)
+    x = torch.randn(2, 8, 8, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(conv(x), ref(x), atol=1e-5)  # forward of the reference is fine
+    for _ in range(3):
+        conv.zero_grad()
+        y = conv(torch.randn(4, 8, 8, 8, 8))
+        (y * torch.randn_like(y)).sum().backward()
+        assert torch.isfinite(conv.weight.grad).all()

@@ -18,6 +18,15 @@ import torch
 
 from pain_lib.models import count_parameters, get_model, list_models
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is as fast and immune to CPU oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 CFG = {"base_width": 4}
 FAST = {"res3d": {"depth": 26}, "scn": {"depth": 26}}
 

@@ -61,33 +61,35 @@ def same_padding(kernel: Sequence[int]) -> Triple:
 
 
 class SameConv3d(nn.Conv3d):
-    """``nn.Conv3d`` with 'same' padding (``k // 2``) that never lets a kernel overhang its input.
+    """``nn.Conv3d`` with 'same' padding (``k // 2``) that is safe for kernels larger than
+    their input.
 
-    When a kernel is longer than ``2n - 1`` along an axis of input size ``n`` (e.g. a temporal
-    depth of 13 on a 4-frame feature map), its outer taps only ever multiply the zero padding.
-    Those taps are cropped before the convolution, with the padding reduced to match: the
-    output is mathematically identical (same size, same values), and it avoids a PyTorch CPU
-    conv3d backward that reads out of bounds for such overhanging kernels (NaN gradients or a
-    crash). The parameter tensor keeps its full size, so parameter counts are unchanged.
+    PyTorch's CPU conv3d backward misbehaves (NaN gradients, out-of-bounds reads, crashes)
+    when a kernel is longer than the *unpadded* input along an axis with implicit padding --
+    e.g. a temporal depth of 13 on an 8-frame feature map, which SCN's parallel kernels meet
+    in deep stages and small profiles. For such inputs this module (1) crops the outer taps
+    that can only ever multiply zero padding (a kernel longer than ``2n - 1`` on an input of
+    size ``n``) and (2) pads the input explicitly and convolves without implicit padding.
+    Both are exact: same output size, same values, same gradients for the taps in use. The
+    parameter tensor keeps its full size, so parameter counts are unchanged.
     """
 
-    def forward(self, x):  # noqa: D401
-        weight, padding = self.weight, list(self.padding)
+    def forward(self, x):
         sizes = x.shape[-3:]
-        slices = [slice(None), slice(None)]
-        cropped = False
-        for axis, (k, n, p) in enumerate(zip(self.kernel_size, sizes, padding)):
-            keep = 2 * n - 1
-            if k % 2 == 1 and p == k // 2 and k > keep:
+        if all(k <= n for k, n in zip(self.kernel_size, sizes)):
+            return super().forward(x)
+        weight, padding, slices = self.weight, list(self.padding), [slice(None), slice(None)]
+        for axis, (k, n, p) in enumerate(zip(self.kernel_size, sizes, self.padding)):
+            if k % 2 == 1 and p == k // 2 and k > 2 * n - 1:
                 c = k // 2
                 slices.append(slice(c - (n - 1), c + n))
                 padding[axis] = n - 1
-                cropped = True
             else:
                 slices.append(slice(None))
-        if cropped:
-            weight = weight[tuple(slices)]
-        return nn.functional.conv3d(x, weight, self.bias, self.stride, tuple(padding), self.dilation, self.groups)
+        weight = weight[tuple(slices)]
+        pt, ph, pw = padding
+        x = nn.functional.pad(x, (pw, pw, ph, ph, pt, pt))
+        return nn.functional.conv3d(x, weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 # A conv factory returns the modules of one (possibly factorised) convolution *without* the

@@ -302,3 +302,31 @@ def pick_by_speed(samples: Sequence[Any]) -> dict[str, Any]:
     ranked = sorted(samples, key=lambda s: float(np.abs(np.diff(frame_pspi(s))).max(initial=0)))
     picks = [ranked[0], ranked[len(ranked) // 2], ranked[-1]] if len(ranked) >= 3 else ranked
     return dict(zip(SPEEDS, picks))
+
+
+def best(table: pd.DataFrame, label: str = "column", value: str = "value") -> str:
+    """The ``label`` of the highest ``value`` (as text), or a note when no value is finite
+    (e.g. a tiny fold whose test subjects never show pain, where AUC is undefined)."""
+    v = pd.to_numeric(table[value], errors="coerce")
+    if not v.notna().any():
+        return "n/a (no finite value in this run)"
+    return str(table.loc[v.idxmax(), label])
+
+
+def grouped_bars(table: pd.DataFrame, value: str = "value", *, ax=None):
+    """Bars of ``value`` per table row (x) and column (colour); NaN cells are left empty."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    rows = list(dict.fromkeys(table["row"]))
+    cols = list(dict.fromkeys(table["column"]))
+    width = 0.8 / max(1, len(cols))
+    for j, col in enumerate(cols):
+        sub = table[table["column"] == col].set_index("row").reindex(rows)
+        v = pd.to_numeric(sub[value], errors="coerce").to_numpy()
+        ax.bar(np.arange(len(rows)) + (j - (len(cols) - 1) / 2) * width, v, width, label=col)
+    ax.set_xticks(np.arange(len(rows)))
+    ax.set_xticklabels(rows)
+    ax.legend(fontsize=8)
+    return ax

@@ -161,7 +161,7 @@ def plot_representations(rows: dict[str, tuple[np.ndarray, dict]], *, n_frames: 
         else:
             ax[c + 4 + n_mdv].text(0.5, 0.5, f"SSD needs\nT >= 2l\n(T={T})", ha="center", va="center", fontsize=7)
             ax[c + 4 + n_mdv].axis("off")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))  # room for a suptitle (run.save_figure adds one)
     return fig
 
 
@@ -335,5 +335,5 @@ def plot_heart_rate(df, *, example_trace: np.ndarray | None = None, fps: float |
         ax.set_ylabel("normalised power")
         ax.set_title("POS pulse spectrum of one window (zero-padded FFT)", fontsize=9)
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))  # room for a suptitle (run.save_figure adds one)
     return fig

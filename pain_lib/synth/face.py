@@ -156,14 +156,14 @@ def _lip_thickness(d, m):
 
 
 _MODES = [
-    ("face_width", _face_width, 0.08),
-    ("jaw_length", _jaw_length, 0.07),
-    ("eye_spacing", _eye_spacing, 0.12),
-    ("nose_length", _nose_length, 0.05),
+    ("face_width", _face_width, 0.06),
+    ("jaw_length", _jaw_length, 0.05),
+    ("eye_spacing", _eye_spacing, 0.07),
+    ("nose_length", _nose_length, 0.03),
     ("mouth_width", _mouth_width, 0.09),
-    ("brow_height", _brow_height, 0.025),
-    ("eye_size", _eye_size, 0.08),
-    ("lip_thickness", _lip_thickness, 0.012),
+    ("brow_height", _brow_height, 0.015),
+    ("eye_size", _eye_size, 0.06),
+    ("lip_thickness", _lip_thickness, 0.008),
 ]
 SHAPE_MODE_NAMES = tuple(name for name, _, _ in _MODES)
 #: (n_modes, 68, 2) displacement per unit coefficient (std of a coefficient = 1)
@@ -212,13 +212,14 @@ def sample_identity(rng: np.random.Generator, *, skin_tones: np.ndarray | None =
     """
     if skin_tones is None:
         skin_tones = np.array([[224, 184, 156], [198, 150, 118], [160, 114, 84], [236, 198, 172]], float)
-    tone = skin_tones[rng.integers(len(skin_tones))] * rng.uniform(0.92, 1.06, size=3)
+    u = rng.uniform(0.92, 1.06, size=3)  # brightness and a little hue variation around the palette
+    tone = skin_tones[rng.integers(len(skin_tones))] * u.mean() * (1 + 0.25 * (u - u.mean()))
     hair_dark = rng.uniform(0.1, 0.6)
     hair = np.array([110, 80, 55]) * hair_dark + rng.uniform(-8, 8, size=3)
     if rng.random() < 0.15:  # grey / blond minority
         hair = np.array([175, 160, 130]) * rng.uniform(0.7, 1.0)
-    iris = np.array([[70, 45, 25], [60, 90, 120], [80, 95, 60], [40, 28, 20]], float)[rng.integers(4)]
-    lip = tone * np.array([0.86, 0.62, 0.62])
+    iris = np.array([[70, 45, 25], [45, 70, 95], [65, 78, 50], [40, 28, 20]], float)[rng.integers(4)]
+    lip = tone * np.array([0.76, 0.52, 0.52])
     expressiveness = float(rng.uniform(0.6, 1.15))
     au_gain = {
         "AU4": rng.uniform(0.55, 1.0),
@@ -232,7 +233,7 @@ def sample_identity(rng: np.random.Generator, *, skin_tones: np.ndarray | None =
     speed = str(rng.choice(list(speeds), p=np.array(list(speeds.values())) / sum(speeds.values())))
     sex = "m" if rng.random() < 0.5 else "w"
     return Identity(
-        shape_coeffs=rng.standard_normal(len(_MODES)).clip(-2.5, 2.5),
+        shape_coeffs=rng.standard_normal(len(_MODES)).clip(-2.0, 2.0),
         skin_rgb=np.clip(tone, 40, 250),
         hair_rgb=np.clip(hair, 5, 230),
         iris_rgb=iris,

@@ -198,7 +198,7 @@ class FaceRenderer:
         # hair behind the head
         hair_col = tuple(float(c) for c in idn.hair_rgb)
         vol = idn.hair_volume
-        if vol > 0.1:
+        if vol > 0.0:
             hair_back = np.zeros((n, n), np.uint8)
             cv2.ellipse(hair_back, tuple(int(v) for v in self._to_ss([cx, 0.32])),
                         (self._len(jaw_half + 0.07 + 0.06 * vol), self._len(0.52 + 0.05 * vol)),
@@ -234,10 +234,10 @@ class FaceRenderer:
         shade = 0.45 + 0.62 * lam
         for eye in (RIGHT_EYE, LEFT_EYE):
             ec = m[eye].mean(axis=0)
-            shade -= 0.30 * _gauss(xx, yy, ec[0], ec[1] - 0.012, 0.075, 0.045)
+            shade -= 0.42 * _gauss(xx, yy, ec[0], ec[1] - 0.012, 0.075, 0.045)
         brow_y = float(m[17:27, 1].mean())
         shade += 0.06 * _gauss(xx, yy, cx, brow_y - 0.12, 0.2, 0.08)  # forehead highlight
-        shade += 0.10 * _gauss(xx, yy, cx, 0.44, 0.022, 0.11)  # nose ridge highlight
+        shade += 0.14 * _gauss(xx, yy, cx, 0.44, 0.022, 0.11)  # nose ridge highlight
         shade -= 0.12 * (_gauss(xx, yy, cx - 0.06, 0.47, 0.022, 0.08)
                          + _gauss(xx, yy, cx + 0.06, 0.47, 0.022, 0.08))  # nose sides
         shade -= 0.16 * _gauss(xx, yy, cx, float(m[33, 1]) + 0.03, 0.06, 0.016)  # under nose
@@ -263,7 +263,7 @@ class FaceRenderer:
         skin_mask = (fm | nm | em).astype(np.float32)
 
         # hair cap over the forehead, above a curved hairline
-        if vol > 0.1:
+        if vol > 0.0:
             hl = idn.hairline + 0.22 * ((xx - cx) / jaw_half) ** 2
             cap = (yy < hl) & (fm | em | (alpha > 0))
             hair_tex = 1 + 0.08 * cv2.GaussianBlur(rng.standard_normal((n, n)).astype(np.float32), (0, 0), 1.0)
@@ -280,9 +280,11 @@ class FaceRenderer:
         self._rgba = np.zeros((self.side, self.side, 4), np.float32)  # per-frame work buffer
         self._rgba[..., 3] = self.alpha
         self.colours = {
-            "brow": np.clip(np.minimum(idn.hair_rgb * 0.75, 95), 15, 255),
+            # brows stay dark even under grey / blond hair: the eye-brow band is what
+            # face detectors key on
+            "brow": np.clip(np.asarray(idn.hair_rgb) * 0.5, 15, 70),
             "lash": np.array([28, 22, 20], np.float64),
-            "sclera": np.array([205, 198, 192], np.float64),
+            "sclera": np.array([190, 182, 176], np.float64),
             "iris": np.asarray(idn.iris_rgb, np.float64),
             "pupil": np.array([12, 10, 10], np.float64),
             "lip": np.asarray(idn.lip_rgb, np.float64),
@@ -327,7 +329,7 @@ class FaceRenderer:
         if height > 0.004:
             centre = pts.mean(axis=0)
             iris_r = 0.23 * width
-            iris_c = self._to_ss(centre + [0, -0.002]) - 0
+            iris_c = self._to_ss(centre + [0, -0.002])
 
             def draw(roi, off):
                 roi[...] = c["sclera"]

@@ -61,9 +61,9 @@ class ScaleParams:
 
 
 _UNBC_DOMAIN = dict(
-    face_center=(0.5, 0.46), bg_rgb=(178.0, 182.0, 186.0), bg_clutter=0.15,
+    face_center=(0.5, 0.46), bg_rgb=(140.0, 150.0, 165.0), bg_clutter=0.15,
     shirt_rgb=(90.0, 110.0, 150.0), light_gain_drift=0.03, light_side_drift=0.06,
-    noise_sigma=1.5, blur_sigma=0.5, pose_jitter=1.3, pulse_amp=0.008,
+    noise_sigma=1.5, blur_sigma=0.4, pose_jitter=1.0, pulse_amp=0.008,
     skin_tones=((226, 186, 160), (200, 152, 120), (236, 200, 176), (176, 128, 96)),
 )
 _BIOVID_DOMAIN = dict(
@@ -73,7 +73,7 @@ _BIOVID_DOMAIN = dict(
     skin_tones=((232, 192, 168), (222, 180, 150), (240, 206, 184)),
 )
 _MINT_DOMAIN = dict(
-    face_center=(0.56, 0.43), bg_rgb=(170.0, 150.0, 120.0), bg_clutter=0.7,
+    face_center=(0.56, 0.43), bg_rgb=(110.0, 120.0, 135.0), bg_clutter=0.7,
     shirt_rgb=(120.0, 60.0, 50.0), light_gain_drift=0.07, light_side_drift=0.12,
     light_side_bias=-0.08, noise_sigma=2.5, blur_sigma=0.7, pose_jitter=1.6, pulse_amp=0.007,
     skin_tones=((238, 200, 174), (214, 170, 140), (190, 140, 108)),
