@@ -14,3 +14,14 @@ def tmp_results(tmp_path):
     d = tmp_path / "results"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one intra-op thread is as fast and immune to CPU oversubscription."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

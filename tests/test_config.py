@@ -1,3 +1,4 @@
+import dataclasses
 import random
 
 import numpy as np
@@ -25,7 +26,7 @@ def test_three_profiles_are_typed_dataclasses():
 
 def test_profile_is_frozen_and_replace_derives():
     tiny = get_profile("tiny")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         tiny.epochs = 3  # type: ignore[misc]
     assert tiny.replace(epochs=3).epochs == 3 and tiny.epochs == 1
 

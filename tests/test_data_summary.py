@@ -63,6 +63,8 @@ def test_truth_helpers():
     env = np.clip((np.arange(100) - 20) / 25, 0, 1)
     assert rise_time(env, fps) == pytest.approx(20 / fps, abs=0.05)
     assert np.isnan(rise_time(np.zeros(10), fps))
+    two = np.concatenate([0.5 * env[:60], 0.5 * env[59::-1], env])  # small then large episode
+    assert rise_time(two, fps) == pytest.approx(20 / fps, abs=0.05)  # the first onset
     al = onset_aligned(np.arange(100.0), env, fps, before=0.2, after=0.4)
     assert len(al) == 16 and np.isnan(al).sum() == 0 and al[5] == pytest.approx(22.0, abs=1.01)
     fs = 512.0

@@ -24,14 +24,7 @@ from pain_lib.models import (
     paper_kernel,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is as fast and immune to CPU oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TINY = (2, 3, 8, 32, 32)
 #: smaller-than-default depth for the heavy nets so the registry test stays fast

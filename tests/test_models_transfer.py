@@ -19,14 +19,7 @@ from pain_lib.models import (
 from pain_lib.models.transfer import torchvision_cache_path
 from pain_lib.train import fit, make_loader, make_sgd
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is as fast and immune to CPU oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ITEMS = [(f"video{v}", start) for v in range(5) for start in range(0, 10 * (v + 1), 8)]
 

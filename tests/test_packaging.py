@@ -1,13 +1,13 @@
 """pyproject.toml and environment.yml list the same dependencies."""
 
 import re
+
 import pytest
-
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-
 import yaml
 
 from pain_lib.registry import repo_root
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = repo_root()
 
