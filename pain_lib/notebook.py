@@ -27,7 +27,14 @@ from typing import Any
 import pandas as pd
 
 from . import report
-from .config import PAPER_DATASET_OF, SYNTHETIC_DATASETS, Profile, get_profile, resolve_device, seed_everything
+from .config import (
+    PAPER_DATASET_OF,
+    SYNTHETIC_DATASETS,
+    Profile,
+    get_profile,
+    resolve_device,
+    seed_everything,
+)
 from .params import ParameterError, validate_parameters
 from .registry import NotebookEntry, declared_parameters, get_entry, repo_root
 
@@ -303,9 +310,8 @@ def _manifest_hash(root: Path | None) -> str | None:
     """SHA-256 of the dataset's generator marker (synthetic) or of its label index (real)."""
     if root is None:
         return None
-    for name in (".synth_complete.json", "starting_point/samples.csv"):
-        p = Path(root) / name
-        if p.exists():
+    for pattern in (".synth_complete.json", "starting_point/samples.csv", "Part*/starting_point/samples.csv"):
+        for p in sorted(Path(root).glob(pattern)):
             return hashlib.sha256(p.read_bytes()).hexdigest()
     return None
 

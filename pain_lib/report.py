@@ -44,7 +44,7 @@ def _tables_dir():
     return resources.files("pain_lib") / "paper_tables"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_paper(paper: str) -> pd.DataFrame:
     if paper not in PAPERS:
         raise ValueError(f"unknown paper {paper!r}; papers: {', '.join(PAPERS)}")
@@ -174,7 +174,8 @@ def side_by_side(
     ``results`` is long format with columns ``row, column, value`` and optionally ``metric``,
     ``std``, ``n`` (folds), ``unit``, ``dataset`` (defaults to ``run_dataset``). Cells are
     matched on (row, column[, metric]) within the paper's ``paper_dataset`` (or any dataset
-    when that is None or the artifact has no dataset column). Paper cells this run did not
+    when that is None or the artifact has no dataset column). A table spanning several
+    datasets gives each result row its own ``paper_dataset`` column, which joins too. Paper cells this run did not
     compute are kept, with an empty run value, so the table shows what is still missing.
 
     Returns the tidy table: ``paper, artifact, row, column, metric, unit, paper_dataset,
@@ -197,7 +198,10 @@ def side_by_side(
         ref = paper_table(paper, artifact)
     except KeyError:
         ref = pd.DataFrame(columns=_TABLE_COLUMNS + ["value_text"])
-    if paper_dataset is not None and not ref.empty and (ref["dataset"] == paper_dataset).any():
+    per_row_dataset = "paper_dataset" in res.columns
+    if per_row_dataset:
+        res["paper_dataset"] = res["paper_dataset"].fillna("").astype(str)
+    elif paper_dataset is not None and not ref.empty and (ref["dataset"] == paper_dataset).any():
         ref = ref[(ref["dataset"] == paper_dataset) | (ref["dataset"] == "")]
     ref = ref.rename(
         columns={"value": "paper_value", "std": "paper_std", "note": "paper_note", "dataset": "paper_dataset"}
@@ -205,7 +209,7 @@ def side_by_side(
     ref = ref[["row", "column", "metric", "unit", "paper_dataset", "paper_value", "paper_std", "paper_note", "value_text"]]
     ref = ref.assign(_ppos=range(len(ref)))
 
-    keys = ["row", "column"]
+    keys = ["row", "column"] + (["paper_dataset"] if per_row_dataset else [])
     use_metric = bool((res["metric"] != "").any())
     if use_metric:
         keys.append("metric")
@@ -288,6 +292,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         try:

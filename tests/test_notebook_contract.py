@@ -39,3 +39,15 @@ def test_notebook_contract(entry):
     assert params["dataset"].default == entry.datasets[0]
     start = "".join(cells[2]["source"])
     assert f'notebook="{entry.id}"' in start and "pain_lib.notebook.start(globals()" in start
+
+
+@pytest.mark.parametrize("entry", REGISTRY.notebooks, ids=[e.id for e in REGISTRY.notebooks])
+def test_papermill_documents_every_parameter(entry):
+    """`papermill --help-notebook` shows each parameter with its help text (papermill's parser
+    stops at an '=' inside a help comment, so such comments would lose their text)."""
+    import papermill
+
+    inspected = papermill.inspect_notebook(str(entry.path))
+    for name, p in declared_parameters(entry.path).items():
+        assert name in inspected, f"papermill does not see parameter {name!r}"
+        assert inspected[name]["help"] == p.help, f"{name}: papermill reads help {inspected[name]['help']!r}"

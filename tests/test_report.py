@@ -109,3 +109,19 @@ def test_index_lists_every_artifact(tmp_path):
     assert status[("scn", "Table 2")] == "failed"
     assert status[("scn", "Figure 2")] == "diagram-only"
     assert status[("hrg", "Table II")] == "not yet"
+
+
+def test_side_by_side_matches_per_row_dataset():
+    """A table over several datasets (ssd Table 1) joins each row with its own paper dataset."""
+    ref = report.paper_table("ssd", "Table 1")
+    datasets = [d for d in ref["dataset"].unique() if d]
+    assert len(datasets) >= 2
+    rows = [ref[ref["dataset"] == d].iloc[0] for d in datasets[:2]]
+    results = pd.DataFrame(
+        [{"row": r["row"], "column": r["column"], "paper_dataset": r["dataset"], "value": 1.0} for r in rows]
+    )
+    table = report.side_by_side(results, paper="ssd", artifact="Table 1", run_dataset="synth", paper_dataset=None)
+    for r in rows:
+        hit = table[(table["row"] == r["row"]) & (table["column"] == r["column"]) & (table["paper_dataset"] == r["dataset"])]
+        assert len(hit) == 1 and hit["value"].iloc[0] == 1.0
+        assert hit["paper_value"].iloc[0] == pytest.approx(r["value"]) or isinstance(hit["paper_value"].iloc[0], str)

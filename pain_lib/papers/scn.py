@@ -90,8 +90,8 @@ def auc_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def sweep_depth(profile: Profile, network_size: int | None) -> int:
     """The network size of the sweeps after Table 1: the paper's 101, or 26 on the CPU
-    profiles (tiny/standard) unless the notebook parameter says otherwise."""
-    if network_size is not None:
+    profiles (tiny/standard) unless the notebook parameter says otherwise (0 or None: default)."""
+    if network_size:
         return network_size
     return 101 if profile.name == "paper" else 26
 

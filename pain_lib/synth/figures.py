@@ -84,14 +84,14 @@ def sample_faces_figure(rows: Mapping[str, tuple[str, Sequence[Sample]]], *, sub
                 except KeyError:
                     pass
                 other = "" if s.subject in label else f" ({s.subject})"
-                ax.set_xlabel(f"{s.sample_id[-18:]} #{i}{pspi}{other}", fontsize=6)
+                ax.set_xlabel(f"{s.sample_id[-24:]} #{i}{pspi}{other}", fontsize=6)
             if r == 0:
                 ax.set_title(LEVEL_NAMES.get(reader, [str(i) for i in range(5)])[c], fontsize=9)
             if c == 0:
                 ax.set_ylabel(label, fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
     return fig
 
 
@@ -127,7 +127,7 @@ def au_curves_figure(sample: Sample):
     axes[2].set_ylabel("PSPI (0-16)")
     axes[2].set_xlabel("time (s)")
     axes[2].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
     return fig
 
 
@@ -150,7 +150,7 @@ def speed_classes_figure(samples: Sequence[Sample]):
         rt = rise_time(s.meta["truth"]["envelope"], s.fps)
         ax.text(0.02, 0.92, f"{s.sample_id}\nonset 10-90 %: {rt:.2f} s", transform=ax.transAxes, fontsize=7, va="top")
     axes[0].set_ylabel("PSPI")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
     return fig
 
 
@@ -191,7 +191,7 @@ def physiology_figure(sample: Sample):
     axes[3].plot(bio["t"], bio["gsr"], color="tab:purple")
     axes[3].set_ylabel("GSR (uS)")
     axes[3].set_xlabel("time (s)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
     return fig
 
 
@@ -220,7 +220,7 @@ def physiology_by_level_figure(samples: Sequence[Sample]):
     axes[1].set_xlabel("stimulus level (class)")
     axes[1].set_ylabel("fraction of windows")
     axes[1].set_title("windows with a facial response")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
     return fig
 
 
@@ -276,5 +276,5 @@ def posed_vs_genuine_figure(genuine: Sequence[Sample], posed: Sequence[Sample]):
     axes[3].axhline(0, color="grey", lw=0.5)
     axes[3].set_ylabel("HR - subject's BL1 mean (bpm)")
     axes[3].set_title("no heart-rate response when posed")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
     return fig

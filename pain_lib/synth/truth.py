@@ -13,13 +13,18 @@ __all__ = ["rise_time", "onset_index", "onset_aligned", "cheek_trace", "ecg_r_pe
 
 
 def rise_time(env: np.ndarray, fps: float, lo: float = 0.1, hi: float = 0.9) -> float:
-    """Seconds from ``lo`` to ``hi`` of the peak on the first rise of ``env`` (NaN if flat)."""
+    """Seconds from ``lo`` to ``hi`` of the *first* peak of ``env`` (the first episode's
+    onset; NaN if flat)."""
     env = np.asarray(env, float)
-    peak = env.max() if env.size else 0.0
-    if peak <= 0:
+    if env.size == 0 or env.max() <= 0:
         return float("nan")
-    i_lo = int(np.argmax(env >= lo * peak))
-    i_hi = int(np.argmax(env >= hi * peak))
+    start = int(np.argmax(env > 0.02 * env.max()))
+    falling = np.flatnonzero(np.diff(env[start:]) < -1e-9 * env.max())
+    end = start + (int(falling[0]) if falling.size else len(env) - 1 - start)
+    peak = env[end]
+    seg = env[start:end + 1]
+    i_lo = int(np.argmax(seg >= lo * peak))
+    i_hi = int(np.argmax(seg >= hi * peak))
     return (i_hi - i_lo) / fps
 
 
