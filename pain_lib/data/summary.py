@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import PAPER_DATASET_OF
 from .base import PainDataset, Sample
 from .labels import frame_pspi
 
@@ -36,7 +37,8 @@ def _classes(ds: PainDataset) -> int:
 
 def dataset_characteristics(datasets: Mapping[str, PainDataset], *, dataset_names: Mapping[str, str] | None = None
                             ) -> pd.DataFrame:
-    """Long table ``row, column, metric, value, dataset`` for ``{row label: dataset}``.
+    """Long table ``row, column, metric, value, dataset, paper_dataset`` for ``{row label: dataset}``
+    (``paper_dataset``: the papers' name of the dataset, so each row meets its paper value).
 
     ``dataset_names`` maps a row label to the ``dataset`` column value (e.g. ``synth-unbc``).
     """
@@ -45,7 +47,9 @@ def dataset_characteristics(datasets: Mapping[str, PainDataset], *, dataset_name
         name = (dataset_names or {}).get(label, ds.name)
         cells = [("Subjects", "count", len(ds.subjects)), ("Videos", "count", len(ds.samples)),
                  ("Stimuli", "description", STIMULI.get(ds.name, "")), ("Classes", "count", _classes(ds))]
-        rows += [{"row": label, "column": c, "metric": m, "value": v, "dataset": name} for c, m, v in cells]
+        paper_name = PAPER_DATASET_OF.get(ds.name, "")
+        rows += [{"row": label, "column": c, "metric": m, "value": v, "dataset": name, "paper_dataset": paper_name}
+                 for c, m, v in cells]
     return pd.DataFrame(rows)
 
 
