@@ -40,7 +40,10 @@ def test_dataset_characteristics_counts(sets):
     assert cell("UNBC-McMaster", "Subjects") == 4 and cell("UNBC-McMaster", "Videos") == len(u.samples)
     assert cell("UNBC-McMaster", "Classes") == len(np.unique(np.concatenate([s.labels["pspi"] for s in u.samples])))
     assert cell("BioVid (Part A)", "Classes") == 5 and cell("BioVid (Part A)", "Stimuli") == "Induced Heat"
-    assert set(df.columns) == {"row", "column", "metric", "value", "dataset"}
+    assert set(df.columns) == {"row", "column", "metric", "value", "dataset", "paper_dataset"}
+    # each row meets its own paper dataset in the side-by-side table (ssd Table 1)
+    assert set(df.groupby("row")["paper_dataset"].first().items()) == {
+        ("UNBC-McMaster", "UNBC-McMaster"), ("BioVid (Part A)", "BioVid-A")}
 
 
 def test_levels_and_apex(sets):
