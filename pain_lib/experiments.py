@@ -50,7 +50,7 @@ from .train import (
     predict,
 )
 
-__all__ = ["ClipSetup", "CVResult", "clip_cv", "train_clip_model", "run_grid", "head_config", "centre_pspi", "continuous_trace", "transfer_pretrain"]
+__all__ = ["ClipSetup", "CVResult", "clip_cv", "clip_dataset", "train_clip_model", "run_grid", "head_config", "centre_pspi", "continuous_trace", "transfer_pretrain"]
 
 TASKS = ("pspi", "classify")
 
@@ -133,20 +133,32 @@ class CVResult:
         return {k: np.concatenate([o[k] for o in self.outputs.values() if k in o]) for k in keys}
 
 
-def _datasets(
-    train: list[Sample], test: list[Sample], *, task: str, setup: ClipSetup, labels: dict[str, int] | None,
-    seed: int, cache_dir: Path | None,
-) -> tuple[ClipDataset, ClipDataset]:
+def clip_dataset(
+    samples: Sequence[Sample],
+    setup: ClipSetup,
+    *,
+    mode: str,
+    target: str | Callable = "none",
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    hop: int | None = None,
+) -> ClipDataset:
+    """A :class:`ClipDataset` with the geometry of ``setup``: ``mode="random"`` draws
+    ``setup.clips_per_sample`` training clips per sample, ``"sliding"`` covers each sample with
+    clips ``hop`` frames apart (default ``setup.eval_hop``)."""
+    extra = {"clips_per_sample": setup.clips_per_sample} if mode == "random" else {}
+    if mode == "sliding":
+        extra["hop"] = setup.eval_hop if hop is None else hop
+    return ClipDataset(list(samples), mode=mode, clip_len=setup.clip_len, size=setup.size, stride=setup.stride,
+                       target=target, crop=setup.crop, cache_dir=cache_dir, seed=seed, **extra)
+
+
+def _task_target(task: str, labels: dict[str, int] | None) -> Callable:
+    """Clip target of a task: the centre frame's PSPI, or the sample's class label."""
     if task == "pspi":
-        target: Callable = centre_pspi
-    else:
-        assert labels is not None
-        target = lambda s, idx: np.int64(labels[s.sample_id])  # noqa: E731
-    common = dict(clip_len=setup.clip_len, size=setup.size, stride=setup.stride, target=target,
-                  crop=setup.crop, cache_dir=cache_dir, seed=seed)
-    train_ds = ClipDataset(train, mode="random", clips_per_sample=setup.clips_per_sample, **common)
-    test_ds = ClipDataset(test, mode="sliding", hop=setup.eval_hop, **common)
-    return train_ds, test_ds
+        return centre_pspi
+    assert labels is not None
+    return lambda s, idx: np.int64(labels[s.sample_id])
 
 
 def train_clip_model(
@@ -175,7 +187,8 @@ def train_clip_model(
         usable = {k: v for k, v in init_state.items()
                   if k in own and own[k].shape == v.shape and not k.startswith("head.")}
         net.load_state_dict(usable, strict=False)
-    train_ds, _ = _datasets(list(train), [], task=task, setup=setup, labels=labels, seed=seed, cache_dir=cache_dir)
+    train_ds = clip_dataset(train, setup, mode="random", target=_task_target(task, labels), seed=seed,
+                            cache_dir=cache_dir)
     loader = make_loader(train_ds, batch_size=setup.batch_size, shuffle=True, seed=seed,
                          num_workers=setup.num_workers, drop_last=len(train_ds) > setup.batch_size)
     opt = make_sgd(net, lr=setup.lr)
@@ -249,8 +262,8 @@ def clip_cv(
         return net, {"train_s": float(history["seconds"].sum()), "final_train_loss": float(history["train_loss"].iloc[-1])}
 
     def eval_fn(net, split):
-        _, test_ds = _datasets([], [samples[i] for i in split.test], task=task, setup=setup,
-                               labels=label_of, seed=seed, cache_dir=cache_dir)
+        test_ds = clip_dataset([samples[i] for i in split.test], setup, mode="sliding",
+                               target=_task_target(task, label_of), seed=seed, cache_dir=cache_dir)
         loader = make_loader(test_ds, batch_size=max(setup.batch_size, 8), num_workers=setup.num_workers)
         t0 = time.perf_counter()
         pred, y = predict(net, loader, device, amp=setup.amp, return_targets=True)
@@ -294,8 +307,7 @@ def continuous_trace(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frame-by-frame PSPI estimate of one sequence: clips slide by one frame and each
     predicts its centre frame. Returns ``(frames, truth, prediction)``."""
-    ds = ClipDataset([sample], mode="sliding", hop=1, clip_len=setup.clip_len, size=setup.size,
-                     stride=setup.stride, target=centre_pspi, crop=setup.crop, cache_dir=cache_dir)
+    ds = clip_dataset([sample], setup, mode="sliding", hop=1, target=centre_pspi, cache_dir=cache_dir)
     pred, y = predict(net, make_loader(ds, batch_size=16), device, return_targets=True)
     frames = np.array([w[len(w) // 2] for _, w in ds.items])
     return frames, y.astype(np.float32), pred.reshape(len(pred), -1)[:, 0]
@@ -325,9 +337,7 @@ def transfer_pretrain(
 
     torch.manual_seed(seed)
     net = get_model(model, **{**model_cfg, "head": "regression", "num_outputs": 1})
-    ds = ClipDataset(list(samples), mode="random", clips_per_sample=setup.clips_per_sample, clip_len=setup.clip_len,
-                     size=setup.size, stride=setup.stride, target="none", crop=setup.crop,
-                     cache_dir=cache_dir, seed=seed)
+    ds = clip_dataset(samples, setup, mode="random", seed=seed, cache_dir=cache_dir)
     items = [(si, k) for k, (si, _) in enumerate(ds.items)]
     sampler = TransferPairSampler(items, seed=seed)
     loader = make_loader(TransferPairDataset(ds, num_frames=num_frames), batch_size=setup.batch_size,

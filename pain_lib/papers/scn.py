@@ -223,9 +223,14 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
     """
     import time
 
-    from ..data.clips import ClipDataset
     from ..data.splits import make_splits
-    from ..experiments import centre_pspi, head_config, train_clip_model, transfer_pretrain
+    from ..experiments import (
+        centre_pspi,
+        clip_dataset,
+        head_config,
+        train_clip_model,
+        transfer_pretrain,
+    )
     from ..train import make_loader, predict
 
     split = make_splits(samples, run.profile.cv, run.seed)[0]
@@ -245,8 +250,7 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
             target = float(scratch["train_loss"].iloc[-1])
             reached = np.flatnonzero(tuned["train_loss"].to_numpy() <= target)
             upto = int(reached[0]) + 1 if len(reached) else len(tuned)
-            ds = ClipDataset(test, mode="sliding", hop=setup.eval_hop, clip_len=setup.clip_len, size=setup.size,
-                             stride=setup.stride, target=centre_pspi, crop=setup.crop, cache_dir=run.cache_dir)
+            ds = clip_dataset(test, setup, mode="sliding", target=centre_pspi, cache_dir=run.cache_dir)
             predict(net, make_loader(ds, batch_size=8), run.device)  # warm-up (face crops cached)
             t0 = time.perf_counter()
             predict(net, make_loader(ds, batch_size=8), run.device)
