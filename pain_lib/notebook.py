@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import io
 import math
+import os
 import platform
 import subprocess
 import time
@@ -126,6 +127,10 @@ class Run:
         self.data_root = self._resolve_data_root()
         tag = f"{self.profile.name}-{self.dataset}-seed{self.seed}"
         self.checkpoint_dir = self.root / "cache" / "checkpoints" / self.id.replace("/", "__") / tag
+        #: content-addressed store of trained configurations shared by every notebook
+        #: (see :mod:`pain_lib.experiments`): a configuration one table trained is not retrained.
+        #: ``PAIN_LIB_EXPERIMENTS`` moves it (the tests use a fresh one).
+        self.experiment_dir = Path(os.environ.get("PAIN_LIB_EXPERIMENTS") or self.root / "cache" / "experiments")
         data_tag = f"{self.dataset}-{self.profile.synth_scale}" if self.is_synthetic else self.dataset
         #: shared on-disk cache of decoded face crops and representations for this dataset
         self.cache_dir = self.root / "cache" / "data" / data_tag

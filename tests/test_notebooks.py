@@ -10,6 +10,20 @@ from pain_lib.runner import prepare_parameters, run_notebook
 ENTRIES = load_registry().notebooks
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_experiment_store(tmp_path_factory):
+    """Notebooks share one experiment store for the session, never the developer's cache."""
+    import os
+
+    old = os.environ.get("PAIN_LIB_EXPERIMENTS")
+    os.environ["PAIN_LIB_EXPERIMENTS"] = str(tmp_path_factory.mktemp("experiments"))
+    yield
+    if old is None:
+        os.environ.pop("PAIN_LIB_EXPERIMENTS", None)
+    else:
+        os.environ["PAIN_LIB_EXPERIMENTS"] = old
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_notebook_runs_in_tiny_profile(entry, tmp_results):

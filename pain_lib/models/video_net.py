@@ -99,6 +99,11 @@ class Head(nn.Module):
 
     ``hidden`` adds ``Linear → ReLU → Dropout`` layers before the output layer (C3D's and VGG's
     fc6/fc7). ``dropout`` is applied right before the output layer.
+
+    Regression and frame heads predict in target units through an affine output map,
+    ``y = fc(x) * target_std + target_mean`` (buffers, 0 and 1 unless :meth:`set_target_scale`
+    sets the training targets' statistics): the layers then learn a standardised target, and
+    checkpoints carry the map with the weights.
     """
 
     def __init__(
@@ -127,6 +132,18 @@ class Head(nn.Module):
         self.num_features = c
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(c, num_outputs) if kind != "none" else nn.Identity()
+        if kind in ("regression", "frame"):
+            self.register_buffer("target_mean", torch.zeros(()))
+            self.register_buffer("target_std", torch.ones(()))
+
+    def set_target_scale(self, mean: float, std: float) -> None:
+        """Predict targets of mean ``mean`` and standard deviation ``std`` (regression heads)."""
+        if self.kind not in ("regression", "frame"):
+            raise ValueError(f"a {self.kind!r} head has no target scale")
+        if not std > 0:
+            raise ValueError(f"target std must be positive, got {std!r}")
+        self.target_mean.fill_(float(mean))
+        self.target_std.fill_(float(std))
 
     def forward(self, x: torch.Tensor, *, pre_logits: bool = False, num_frames: int | None = None) -> torch.Tensor:
         if self.kind == "frame":
@@ -137,6 +154,8 @@ class Head(nn.Module):
         if pre_logits or self.kind == "none":
             return x
         y = self.fc(self.dropout(x))
+        if self.kind in ("regression", "frame"):
+            y = y * self.target_std + self.target_mean
         if self.kind == "frame":
             if num_frames is not None and num_frames != y.shape[1]:
                 y = F.interpolate(y.transpose(1, 2), size=num_frames, mode="linear", align_corners=False)

@@ -216,18 +216,24 @@ def face_backbone(samples: Sequence[Any], *, setup: Any, run: Any, name: str = "
 def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, run: Any, backbone: Any) -> pd.DataFrame:
     """Table 9's seconds for SCN and Res3D at each depth, measured on one subject-grouped fold.
 
-    * Train without transfer: training from scratch for the profile's epochs.
+    * Train without transfer: the wall-clock seconds of training from scratch for the
+      profile's epochs (the first fold of the configuration in the experiment store: Table 1
+      trains the same networks, so this reads the seconds measured then).
     * Train with transfer: fine-tuning from transferred weights until the training loss
       reaches the from-scratch model's final loss (all epochs if it never does).
     * Test: seconds to estimate one query video (sliding clips over a test sequence).
     """
     import time
 
+    import torch
+
     from ..data.splits import make_splits
     from ..experiments import (
         centre_pspi,
         clip_dataset,
         head_config,
+        run_grid,
+        stored_fold_model,
         train_clip_model,
         transfer_pretrain,
     )
@@ -240,17 +246,19 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
     for label, name in (("SCN", "scn"), ("Res3D", "res3d")):
         for d in depths:
             cfg = {"depth": d, "base_width": run.profile.base_width}
-            common = dict(model=name, cfg={**cfg, **head_config("pspi")}, setup=setup, seed=run.seed,
-                          device=run.device, cache_dir=run.cache_dir)
-            net, scratch = train_clip_model(train, **common)
+            _, res = run_grid(samples, [{"row": label, "column": d, "model": name, "cfg": cfg}], setup=setup,
+                              run=run, max_folds=1, progress=False)
+            scratch = res[(label, d)].folds.iloc[0]
+            net = stored_fold_model(res[(label, d)])
             state, pretext = transfer_pretrain(name, cfg, train, setup=setup, backbone=backbone,
                                                epochs=max(1, setup.epochs), seed=run.seed, device=run.device,
                                                cache_dir=run.cache_dir)
-            _, tuned = train_clip_model(train, **common, init_state=state)
-            target = float(scratch["train_loss"].iloc[-1])
-            reached = np.flatnonzero(tuned["train_loss"].to_numpy() <= target)
+            _, tuned = train_clip_model(train, model=name, cfg={**cfg, **head_config("pspi")}, setup=setup,
+                                        seed=run.seed, device=run.device, cache_dir=run.cache_dir, init_state=state)
+            reached = np.flatnonzero(tuned["train_loss"].to_numpy() <= float(scratch["final_train_loss"]))
             upto = int(reached[0]) + 1 if len(reached) else len(tuned)
             ds = clip_dataset(test, setup, mode="sliding", target=centre_pspi, cache_dir=run.cache_dir)
+            net = net.to(memory_format=torch.channels_last_3d) if setup.channels_last else net
             predict(net, make_loader(ds, batch_size=8), run.device)  # warm-up (face crops cached)
             t0 = time.perf_counter()
             predict(net, make_loader(ds, batch_size=8), run.device)
@@ -258,7 +266,7 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
             row = f"{label} | {d} layers"
             rows += [
                 {"row": row, "column": "Train: Without transfer learning", "metric": "seconds",
-                 "value": float(scratch["seconds"].sum()), "unit": "s"},
+                 "value": float(scratch["train_s"]), "unit": "s"},
                 {"row": row, "column": "Train: With transfer learning", "metric": "seconds",
                  "value": float(tuned["seconds"].iloc[:upto].sum()), "unit": "s"},
                 {"row": row, "column": "Test", "metric": "seconds", "value": per_video, "unit": "s"},
@@ -269,18 +277,17 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
 
 
 def trace_models(samples: Sequence[Any], models: dict[str, tuple[str, dict]], *, setup: Any, run: Any):
-    """Train each ``label -> (model, cfg)`` on the first fold's training subjects; return the
-    trained networks and the indices of the held-out samples."""
+    """The first fold's networks of each ``label -> (model, cfg)`` (trained, or read from the
+    experiment store when another table already trained them, e.g. Table 7's SCN and Res3D),
+    and the indices of that fold's held-out samples."""
     from ..data.splits import make_splits
-    from ..experiments import head_config, train_clip_model
+    from ..experiments import run_grid, stored_fold_model
 
+    grid = [{"row": label, "column": "trace", "model": name, "cfg": {**cfg, "base_width": run.profile.base_width}}
+            for label, (name, cfg) in models.items()]
+    _, results = run_grid(samples, grid, setup=setup, run=run, max_folds=1, progress=False)
+    nets = {label: stored_fold_model(results[(label, "trace")]) for label in models}
     split = make_splits(samples, run.profile.cv, run.seed)[0]
-    train = [samples[i] for i in split.train]
-    nets = {}
-    for label, (name, cfg) in models.items():
-        nets[label], _ = train_clip_model(
-            train, model=name, cfg={**cfg, "base_width": run.profile.base_width, **head_config("pspi")},
-            setup=setup, seed=run.seed, device=run.device, cache_dir=run.cache_dir)
     return nets, list(split.test)
 
 
