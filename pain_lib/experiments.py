@@ -60,6 +60,7 @@ from .train import (
     make_sgd,
     make_step,
     make_step_lr,
+    precise_bn,
     predict,
 )
 
@@ -86,7 +87,7 @@ __all__ = [
 TASKS = ("pspi", "classify")
 
 #: part of every experiment-store key; bump when training or evaluation changes meaning
-STORE_VERSION = 2
+STORE_VERSION = 3
 
 
 def fingerprint(obj: Any) -> str:
@@ -264,7 +265,9 @@ def train_clip_model(
     Regression (``pspi``) trains on standardised targets: the head maps its output back with the
     training frames' PSPI mean and standard deviation (:func:`target_statistics`), and the loss is
     the MSE in standard-deviation units (:class:`StandardisedMSE`); predictions, evaluation and
-    checkpoints stay in PSPI units. Returns the trained network and :func:`pain_lib.train.fit`'s
+    checkpoints stay in PSPI units. After training, the BatchNorm statistics are recomputed with
+    the final weights over one pass of training clips (:func:`pain_lib.train.precise_bn`).
+    Returns the trained network and :func:`pain_lib.train.fit`'s
     history (per-epoch loss, seconds).
     """
     torch.manual_seed(seed)
@@ -288,6 +291,7 @@ def train_clip_model(
     history = fit(net, loader, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
                   epochs=epochs or setup.epochs, device=device, amp=setup.amp, progress=False,
                   step_fn=_regression_step if task == "pspi" else default_step)
+    precise_bn(net, loader, device)
     return net, history
 
 

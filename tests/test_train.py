@@ -257,3 +257,21 @@ def test_cross_validate_resume_skips_finished_folds(tmp_path):
     with pytest.warns(UserWarning, match="different config"):
         _cv(tmp_path, trained, config={"profile": "tiny", "lr": 0.1})
     assert trained == ["subject-0", "subject-1", "subject-2"]
+
+
+def test_precise_bn_replaces_running_stats_with_the_average_over_batches():
+    from pain_lib.train import precise_bn
+
+    torch.manual_seed(0)
+    bn = nn.BatchNorm1d(3, momentum=0.1)
+    model = nn.Sequential(bn)
+    batches = [(torch.randn(8, 3) * (i + 1) + i, torch.zeros(8)) for i in range(4)]
+    bn.running_mean.fill_(100.0)  # stale statistics
+    model.eval()
+    assert precise_bn(model, batches, "cpu") == 4
+    expect_mean = torch.stack([x.mean(0) for x, _ in batches]).mean(0)
+    expect_var = torch.stack([x.var(0, unbiased=True) for x, _ in batches]).mean(0)
+    torch.testing.assert_close(bn.running_mean, expect_mean)
+    torch.testing.assert_close(bn.running_var, expect_var)
+    assert bn.momentum == 0.1 and not model.training  # restored
+    assert precise_bn(nn.Linear(3, 1), batches, "cpu") == 0  # nothing to do without BatchNorm
