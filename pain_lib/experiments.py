@@ -87,7 +87,10 @@ __all__ = [
 TASKS = ("pspi", "classify")
 
 #: part of every experiment-store key; bump when training or evaluation changes meaning
-STORE_VERSION = 3
+STORE_VERSION = 4
+
+#: training clips whose BatchNorm statistics replace the running averages after training
+PRECISE_BN_CLIPS = 64
 
 
 def fingerprint(obj: Any) -> str:
@@ -266,7 +269,7 @@ def train_clip_model(
     training frames' PSPI mean and standard deviation (:func:`target_statistics`), and the loss is
     the MSE in standard-deviation units (:class:`StandardisedMSE`); predictions, evaluation and
     checkpoints stay in PSPI units. After training, the BatchNorm statistics are recomputed with
-    the final weights over one pass of training clips (:func:`pain_lib.train.precise_bn`).
+    the final weights over :data:`PRECISE_BN_CLIPS` training clips (:func:`pain_lib.train.precise_bn`).
     Returns the trained network and :func:`pain_lib.train.fit`'s
     history (per-epoch loss, seconds).
     """
@@ -291,7 +294,7 @@ def train_clip_model(
     history = fit(net, loader, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
                   epochs=epochs or setup.epochs, device=device, amp=setup.amp, progress=False,
                   step_fn=_regression_step if task == "pspi" else default_step)
-    precise_bn(net, loader, device)
+    precise_bn(net, loader, device, max_batches=-(-PRECISE_BN_CLIPS // setup.batch_size))
     return net, history
 
 
