@@ -328,3 +328,28 @@ def test_frames_are_rgb(unbc_root):
     rgb = read_clip(s, [0])[0]
     bgr = cv2.imread(str(s.frames[0]))
     np.testing.assert_array_equal(rgb, bgr[..., ::-1])
+
+
+def test_facs_coding_figure_lists_the_apex_codes_and_their_pspi(tmp_path_factory):
+    import dataclasses
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pain_lib.data.labels import frame_pspi
+    from pain_lib.synth.figures import apex_frame, facs_coding_figure
+
+    samples = open_dataset("synth-unbc", tiny_root(tmp_path_factory, "synth-unbc")).samples
+    most = max(samples, key=lambda s: s.labels["max_pspi"])
+    fig = facs_coding_figure(most, size=64)
+    text = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    truth = most.meta["truth"]
+    apex = apex_frame(most)
+    coded = {str(n): int(c) for n, c in zip(truth["au_names"], np.asarray(truth["au_coded"])[apex])}
+    import re
+
+    listed = set(re.findall(r"^\s*(AU\d+)  ", text, flags=re.M))
+    assert listed == {name for name, c in coded.items() if c > 0}
+    assert text.rstrip().endswith(f"= {frame_pspi(most)[apex]:.0f}")
+    with pytest.raises(ValueError, match="no FACS ground truth"):
+        facs_coding_figure(dataclasses.replace(most, meta={}))

@@ -19,7 +19,7 @@ from ..data.video import read_clip
 from .facs import AU_ORDER, SPEED_CLASSES
 from .truth import cheek_trace, ecg_r_peaks, instantaneous_hr, onset_aligned, rise_time
 
-__all__ = ["LEVEL_NAMES", "face_at_apex", "sample_faces_figure", "au_curves_figure", "speed_classes_figure",
+__all__ = ["FACS_NAMES", "LEVEL_NAMES", "face_at_apex", "facs_coding_figure", "sample_faces_figure", "au_curves_figure", "speed_classes_figure",
            "physiology_figure", "physiology_by_level_figure", "posed_vs_genuine_figure"]
 
 #: column titles of the pain levels per reader
@@ -128,6 +128,48 @@ def au_curves_figure(sample: Sample):
     axes[2].set_xlabel("time (s)")
     axes[2].legend(fontsize=7, loc="upper right")
     fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for a suptitle
+    return fig
+
+
+#: FACS names of the action units the simulator codes
+FACS_NAMES = {
+    "AU4": "brow lowerer", "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler",
+    "AU10": "upper lip raiser", "AU12": "lip corner puller", "AU25": "lips part", "AU26": "jaw drop",
+    "AU43": "eyes closed", "AU45": "blink",
+}
+
+
+def facs_coding_figure(sample: Sample, *, size: int = 160):
+    """The SCN paper's Figure 1 on a sample with FACS truth: the neutral first frame next to
+    the most expressive frame, with that frame's coded action units (FACS intensity letters
+    A-E, AU43 present/absent) and the PSPI they add up to (needs ``sample.meta["truth"]``)."""
+    plt = _plt()
+    t_ = sample.meta.get("truth")
+    if t_ is None:
+        raise ValueError(f"sample {sample.sample_id!r} has no FACS ground truth (a synthetic sample is needed)")
+    coded, names = np.asarray(t_["au_coded"]), [str(n) for n in t_["au_names"]]
+    apex = apex_frame(sample)
+    neutral = int(np.argmin(frame_pspi(sample)))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1, 1.25]})
+    for ax, i, what in ((axes[0], neutral, "neutral"), (axes[1], apex, "pain apex")):
+        ax.imshow(face_at_apex(sample, size, frame=i))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{what}: frame {i}, PSPI {frame_pspi(sample)[i]:.0f}", fontsize=9)
+    lines = []
+    for k, n in enumerate(names):
+        c = int(coded[apex, k])
+        if c > 0:
+            code = "present" if n in ("AU43", "AU45") else f"intensity {'ABCDE'[min(c, 5) - 1]} ({c})"
+            lines.append(f"{n:>5}  {FACS_NAMES.get(n, ''):<18} {code}")
+    ax = axes[2]
+    ax.axis("off")
+    ax.text(0, 1, f"FACS coding of the apex frame\n({len(lines)} component actions)\n\n" + "\n".join(lines)
+            + "\n\nPSPI = AU4 + max(AU6, AU7)\n       + max(AU9, AU10) + AU43"
+            + f" = {frame_pspi(sample)[apex]:.0f}",
+            va="top", ha="left", family="monospace", fontsize=8, transform=ax.transAxes)
+    fig.suptitle(f"An example of facial action coding: {sample.sample_id}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
 
