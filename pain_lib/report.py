@@ -344,7 +344,8 @@ def artifact_status(
             profile = prov.get("profile", "")
             dataset = ", ".join(sorted({json.loads(p.read_text()).get("dataset", "") for p in provs}))
             files = sorted(
-                p.name for p in (results_dir / paper).glob(f"{slug}*") if p.suffix in {".md", ".png"}
+                p.name for pattern in (f"{slug}.*", f"{slug}-*") for p in (results_dir / paper).glob(pattern)
+                if p.suffix in {".md", ".png"}
             )
             link = " ".join(f"[{f}]({paper}/{f})" for f in files)
         if nb and nb in failed:

@@ -125,3 +125,14 @@ def test_side_by_side_matches_per_row_dataset():
         hit = table[(table["row"] == r["row"]) & (table["column"] == r["column"]) & (table["paper_dataset"] == r["dataset"])]
         assert len(hit) == 1 and hit["value"].iloc[0] == 1.0
         assert hit["paper_value"].iloc[0] == pytest.approx(r["value"]) or isinstance(hit["paper_value"].iloc[0], str)
+
+
+def test_index_links_only_an_artifacts_own_files(tmp_path):
+    (tmp_path / "scn").mkdir()
+    for stem in ("figure-1", "figure-10", "figure-10-trace-errors"):
+        (tmp_path / "scn" / f"{stem}.json").write_text('{"profile": "tiny", "dataset": "synth-unbc"}')
+        (tmp_path / "scn" / f"{stem}.png").write_text("x")
+    status = report.artifact_status(tmp_path, {("scn", "Figure 1"): "a", ("scn", "Figure 10"): "b"}, [])
+    links = status.set_index(["paper", "artifact"])["files"]
+    assert links[("scn", "Figure 1")] == "[figure-1.png](scn/figure-1.png)"
+    assert "figure-10-trace-errors.png" in links[("scn", "Figure 10")] and "figure-1.png" not in links[("scn", "Figure 10")]
