@@ -33,7 +33,6 @@ training or evaluation makes stored results stale (or delete ``cache/experiments
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -53,6 +52,7 @@ from .data.labels import frame_pspi
 from .data.splits import make_splits
 from .models import get_model
 from .train import (
+    _atomic_torch_save,
     cross_validate,
     default_step,
     fit,
@@ -80,6 +80,7 @@ __all__ = [
     "run_grid",
     "stored_fold_model",
     "target_statistics",
+    "to_memory_format",
     "train_clip_model",
     "transfer_pretrain",
 ]
@@ -274,7 +275,7 @@ def train_clip_model(
     history (per-epoch loss, seconds).
     """
     torch.manual_seed(seed)
-    net = _memory_format(get_model(model, **cfg), setup)
+    net = to_memory_format(get_model(model, **cfg), setup)
     if init_state is not None:
         own = net.state_dict()
         usable = {k: v for k, v in init_state.items()
@@ -298,7 +299,7 @@ def train_clip_model(
     return net, history
 
 
-def _memory_format(net: nn.Module, setup: ClipSetup) -> nn.Module:
+def to_memory_format(net: nn.Module, setup: ClipSetup) -> nn.Module:
     """``net`` in the memory layout of ``setup`` (channels-last 3D weights make every
     convolution pick the faster NDHWC kernels; inputs may stay contiguous)."""
     return net.to(memory_format=torch.channels_last_3d) if setup.channels_last else net
@@ -433,7 +434,7 @@ def continuous_trace(
     """Frame-by-frame PSPI estimate of one sequence: clips slide by one frame and each
     predicts its centre frame. Returns ``(frames, truth, prediction)``."""
     ds = clip_dataset([sample], setup, mode="sliding", hop=1, target=centre_pspi, cache_dir=cache_dir)
-    pred, y = predict(_memory_format(net, setup), make_loader(ds, batch_size=16), device, return_targets=True)
+    pred, y = predict(to_memory_format(net, setup), make_loader(ds, batch_size=16), device, return_targets=True)
     frames = np.array([w[len(w) // 2] for _, w in ds.items])
     return frames, y.astype(np.float32), pred.reshape(len(pred), -1)[:, 0]
 
@@ -474,7 +475,7 @@ def transfer_pretrain(
             stored = torch.load(path, map_location="cpu", weights_only=True)
             return stored["state"], pd.DataFrame(stored["history"])
     torch.manual_seed(seed)
-    net = _memory_format(get_model(model, **{**model_cfg, "head": "regression", "num_outputs": 1}), setup)
+    net = to_memory_format(get_model(model, **{**model_cfg, "head": "regression", "num_outputs": 1}), setup)
     ds = clip_dataset(samples, setup, mode="random", seed=seed, cache_dir=cache_dir)
     items = [(si, k) for k, (si, _) in enumerate(ds.items)]
     sampler = TransferPairSampler(items, seed=seed)
@@ -487,9 +488,7 @@ def transfer_pretrain(
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({"state": state, "history": hist.to_dict(orient="list")}, tmp)
-        os.replace(tmp, path)
+        _atomic_torch_save({"state": state, "history": hist.to_dict(orient="list")}, path)
     return state, hist
 
 
@@ -557,7 +556,7 @@ def run_grid(
             tag=cell["model"],
         )
         results[(cell["row"], cell["column"])] = res
-        was_reused = bool(res.folds["resumed"].all()) if "resumed" in res.folds else False
+        was_reused = bool(res.folds["resumed"].all())
         reused += was_reused
         timing = {c: float(res.folds[c].mean()) for c in ("train_s", "test_s") if c in res.folds}
         for m, (mean, std) in res.summary().items():

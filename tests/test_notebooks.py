@@ -13,15 +13,9 @@ ENTRIES = load_registry().notebooks
 @pytest.fixture(scope="module", autouse=True)
 def fresh_experiment_store(tmp_path_factory):
     """Notebooks share one experiment store for the session, never the developer's cache."""
-    import os
-
-    old = os.environ.get("PAIN_LIB_EXPERIMENTS")
-    os.environ["PAIN_LIB_EXPERIMENTS"] = str(tmp_path_factory.mktemp("experiments"))
-    yield
-    if old is None:
-        os.environ.pop("PAIN_LIB_EXPERIMENTS", None)
-    else:
-        os.environ["PAIN_LIB_EXPERIMENTS"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAIN_LIB_EXPERIMENTS", str(tmp_path_factory.mktemp("experiments")))
+        yield
 
 
 @pytest.mark.notebook

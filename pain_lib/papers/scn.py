@@ -225,8 +225,6 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
     """
     import time
 
-    import torch
-
     from ..data.splits import make_splits
     from ..experiments import (
         centre_pspi,
@@ -234,6 +232,7 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
         head_config,
         run_grid,
         stored_fold_model,
+        to_memory_format,
         train_clip_model,
         transfer_pretrain,
     )
@@ -258,7 +257,7 @@ def timing_rows(samples: Sequence[Any], depths: Sequence[int], *, setup: Any, ru
             reached = np.flatnonzero(tuned["train_loss"].to_numpy() <= float(scratch["final_train_loss"]))
             upto = int(reached[0]) + 1 if len(reached) else len(tuned)
             ds = clip_dataset(test, setup, mode="sliding", target=centre_pspi, cache_dir=run.cache_dir)
-            net = net.to(memory_format=torch.channels_last_3d) if setup.channels_last else net
+            net = to_memory_format(net, setup)
             predict(net, make_loader(ds, batch_size=8), run.device)  # warm-up (face crops cached)
             t0 = time.perf_counter()
             predict(net, make_loader(ds, batch_size=8), run.device)

@@ -148,14 +148,15 @@ def facs_coding_figure(sample: Sample, *, size: int = 160):
     if t_ is None:
         raise ValueError(f"sample {sample.sample_id!r} has no FACS ground truth (a synthetic sample is needed)")
     coded, names = np.asarray(t_["au_coded"]), [str(n) for n in t_["au_names"]]
+    pspi = frame_pspi(sample)
     apex = apex_frame(sample)
-    neutral = int(np.argmin(frame_pspi(sample)))
+    neutral = int(np.argmin(pspi))
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1, 1.25]})
     for ax, i, what in ((axes[0], neutral, "neutral"), (axes[1], apex, "pain apex")):
         ax.imshow(face_at_apex(sample, size, frame=i))
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{what}: frame {i}, PSPI {frame_pspi(sample)[i]:.0f}", fontsize=9)
+        ax.set_title(f"{what}: frame {i}, PSPI {pspi[i]:.0f}", fontsize=9)
     lines = []
     for k, n in enumerate(names):
         c = int(coded[apex, k])
@@ -166,7 +167,7 @@ def facs_coding_figure(sample: Sample, *, size: int = 160):
     ax.axis("off")
     ax.text(0, 1, f"FACS coding of the apex frame\n({len(lines)} component actions)\n\n" + "\n".join(lines)
             + "\n\nPSPI = AU4 + max(AU6, AU7)\n       + max(AU9, AU10) + AU43"
-            + f" = {frame_pspi(sample)[apex]:.0f}",
+            + f" = {pspi[apex]:.0f}",
             va="top", ha="left", family="monospace", fontsize=8, transform=ax.transAxes)
     fig.suptitle(f"An example of facial action coding: {sample.sample_id}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
