@@ -17,7 +17,6 @@ import datetime as _dt
 import hashlib
 import io
 import math
-import os
 import platform
 import subprocess
 import time
@@ -37,6 +36,7 @@ from .config import (
     seed_everything,
 )
 from .params import ParameterError, validate_parameters
+from .paths import experiments_dir, face_cache_dir
 from .registry import NotebookEntry, declared_parameters, get_entry, repo_root
 
 __all__ = ["start", "Run", "ParameterError", "DataRootError"]
@@ -130,10 +130,10 @@ class Run:
         #: content-addressed store of trained configurations shared by every notebook
         #: (see :mod:`pain_lib.experiments`): a configuration one table trained is not retrained.
         #: ``PAIN_LIB_EXPERIMENTS`` moves it (the tests use a fresh one).
-        self.experiment_dir = Path(os.environ.get("PAIN_LIB_EXPERIMENTS") or self.root / "cache" / "experiments")
+        self.experiment_dir = experiments_dir()
         data_tag = f"{self.dataset}-{self.profile.synth_scale}" if self.is_synthetic else self.dataset
         #: shared on-disk cache of decoded face crops and representations for this dataset
-        self.cache_dir = self.root / "cache" / "data" / data_tag
+        self.cache_dir = face_cache_dir(data_tag)
         self.written: list[Path] = []
         self._files_of: dict[Path, list[str]] = {}  # provenance stem -> files written under it
         _apply_figure_style()

@@ -6,13 +6,14 @@ import ast
 import functools
 import io
 import json
-import os
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .paths import project_root
 
 __all__ = [
     "repo_root",
@@ -35,13 +36,7 @@ def repo_root() -> Path:
     ``$PAIN_LIB_ROOT`` wins; else the folder above the installed package (editable
     install, the normal case); else the current folder.
     """
-    env = os.environ.get("PAIN_LIB_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parents[1]
-    if (here / "notebooks" / "registry.yaml").exists():
-        return here
-    return Path.cwd().resolve()
+    return project_root()
 
 
 @dataclass(frozen=True)

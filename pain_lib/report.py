@@ -10,15 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from .io import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "PAPERS",
@@ -278,39 +278,6 @@ def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> s
             f"| {run_cell} ({run_ds}) | {n_text} |"
         )
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- atomic IO
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename,
-    so a reader never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
 # --------------------------------------------------------------------------- results index

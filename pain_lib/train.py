@@ -26,6 +26,7 @@ ignored, so the same call runs anywhere.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import random
@@ -44,6 +45,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
 from pain_lib.config import Profile, resolve_device
+from pain_lib.io import atomic_write, atomic_write_json
 
 __all__ = [
     "fit",
@@ -238,15 +240,7 @@ def _plain(obj: Any) -> Any:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(text: str, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def save_checkpoint(
@@ -606,11 +600,9 @@ def cross_validate(
         scalars = {k: _plain(v) for k, v in {**info, **metrics}.items() if _is_scalar(v)}
         arrays = {k: np.asarray(v) for k, v in metrics.items() if not _is_scalar(v)}
         if arrays:
-            tmp = cdir / f"{name}.tmp.npz"
-            np.savez(tmp, **arrays)
-            os.replace(tmp, cdir / f"{name}.npz")
+            atomic_write(cdir / f"{name}.npz", functools.partial(np.savez, **arrays))
         row = {"fold": name, **scalars, "seconds": time.perf_counter() - t0}
-        _atomic_write_text(json.dumps({"row": row, "config": cfg_json}, indent=1, default=str), result_path)
+        atomic_write_json(result_path, {"row": row, "config": cfg_json})
         rows.append({**row, "resumed": False})
         outputs[name] = arrays
     df = pd.DataFrame(rows)

@@ -77,20 +77,6 @@ def test_format_mean_std():
     assert report.format_mean_std(math.nan) == "–"
 
 
-def test_atomic_write_never_leaves_partial_file(tmp_path, monkeypatch):
-    target = tmp_path / "sub" / "t.csv"
-    report.atomic_write_text(target, "old\n")
-
-    def boom(*a, **k):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(report.os, "replace", boom)
-    with pytest.raises(OSError):
-        report.atomic_write_text(target, "new\n")
-    assert target.read_text() == "old\n"  # untouched
-    assert [p.name for p in target.parent.iterdir()] == ["t.csv"]  # no temp file left
-
-
 def test_index_lists_every_artifact(tmp_path):
     (tmp_path / "scn").mkdir()
     (tmp_path / "scn" / "table-1.json").write_text('{"profile": "tiny", "dataset": "synth-unbc"}')

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_write
 from .base import Sample
 
 __all__ = ["ClipCache", "source_fingerprint"]
@@ -56,17 +55,7 @@ class ClipCache:
             return None
 
     def put(self, key: str, array: np.ndarray) -> Path:
-        p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".npy.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(array))
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return p
+        return atomic_write(self.path(key), lambda fh: np.save(fh, np.ascontiguousarray(array)))
 
     def get_or_compute(self, sample: Sample, params: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
         key = self.key(sample, params)

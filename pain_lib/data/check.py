@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from ..paths import manifests_dir
 from .base import DataLayoutError
 
 __all__ = ["CheckReport", "check_dataset", "load_manifest", "manifest_dir"]
@@ -19,7 +20,7 @@ __all__ = ["CheckReport", "check_dataset", "load_manifest", "manifest_dir"]
 
 def manifest_dir() -> Path:
     """``<repo>/data_manifests``."""
-    return Path(__file__).resolve().parents[2] / "data_manifests"
+    return manifests_dir()
 
 
 def load_manifest(name: str) -> dict | None:

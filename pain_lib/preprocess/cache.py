@@ -22,13 +22,15 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from ..io import atomic_write
+from ..paths import preprocess_cache_dir
 
 __all__ = ["CACHE_VERSION", "default_cache_dir", "identity_digest", "cache_key", "FeatureCache"]
 
@@ -37,11 +39,9 @@ CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """``$PAIN_LIB_CACHE`` or ``<repo>/cache/preprocess`` (git-ignored)."""
-    env = os.environ.get("PAIN_LIB_CACHE")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "cache" / "preprocess"
+    """``<cache>/preprocess`` (:func:`pain_lib.paths.preprocess_cache_dir`; ``$PAIN_LIB_CACHE``
+    moves the cache root)."""
+    return preprocess_cache_dir()
 
 
 def _canonical(obj: Any) -> Any:
@@ -165,19 +165,9 @@ class FeatureCache:
         key = cache_key(func_name, identity, params)
         p = self.path(func_name, key)
         arrays, kind = _to_arrays(value)
-        p.parent.mkdir(parents=True, exist_ok=True)
         meta = json.dumps({"function": func_name, "params": _canonical(dict(params or {})),
                            "version": CACHE_VERSION}, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, __kind__=np.array(kind), __meta__=np.array(meta), **arrays)
-            os.replace(tmp, p)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return p
+        return atomic_write(p, lambda f: np.savez(f, __kind__=np.array(kind), __meta__=np.array(meta), **arrays))
 
     def get_or_compute(self, func_name: str, identity: Any, params: dict | None,
                        compute: Callable[[], Any]):

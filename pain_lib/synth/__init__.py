@@ -22,6 +22,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ..paths import synth_data_dir
 from .scales import FLAVOUR_KEYS, SCALES, ScaleParams, get_scale
 from .writers import WRITERS, checksum
 from .writers.common import SubjectJob, atomic_write_text, run_subjects
@@ -112,11 +113,7 @@ def generate(flavour: str, scale: str, out: Path, *, seed: int = 0, progress: bo
 def default_root(flavour: str, scale: str, seed: int = 0) -> Path:
     """``$PAIN_LIB_DATA/<flavour>-<scale>`` or ``<repo>/data/synth/<flavour>-<scale>``
     (``-seed<N>`` appended for a non-zero seed)."""
-    base = os.environ.get("PAIN_LIB_DATA")
-    if base:
-        parent = Path(base).expanduser()
-    else:
-        parent = Path(__file__).resolve().parents[2] / "data" / "synth"
+    parent = synth_data_dir()
     name = f"{flavour}-{scale}" + (f"-seed{seed}" if seed else "")
     return parent / name
 
