@@ -13,7 +13,7 @@ help:
 	@echo "make reproduce [PROFILE=tiny|standard|paper] [ONLY=glob] [JOBS=n]  run every registered notebook"
 	@echo "make test      run the test suite (every notebook in the tiny profile included)"
 	@echo "make lab       JupyterLab on notebooks/"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff, and the layering contracts of .importlinter (import-linter)"
 	@echo "make bench     benchmark scripts (print numbers)"
 
 # Create the virtual environment if missing, install the project, register the kernel.
@@ -44,6 +44,7 @@ lab: setup
 
 lint: setup
 	$(VENV)/bin/ruff check pain_lib tests bench
+	$(VENV)/bin/lint-imports
 
 index: setup
 	$(VENV)/bin/pain-lib index

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import report
+from . import paths, report
 from .config import (
     PAPER_DATASET_OF,
     SYNTHETIC_DATASETS,
@@ -117,7 +117,7 @@ class Run:
         self.started = time.time()
         self.profile: Profile = self._resolve_profile()
         self.seed: int = int(params.get("seed", 0))
-        self.rng = seed_everything(self.seed)
+        self.rng = seed_everything(self.seed, deterministic=self.profile.deterministic)
         self.device = resolve_device(params.get("device", "auto"))
         self.dataset: str = params.get("dataset", "none")
         self.is_synthetic = self.dataset in SYNTHETIC_DATASETS
@@ -182,6 +182,17 @@ class Run:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ helpers
+    def open_dataset(self, **options: Any):
+        """The run's dataset (:func:`pain_lib.data.open_dataset` at ``data_root``; ``options``
+        go to the reader), after printing how many samples and subjects it holds."""
+        from .data import open_dataset
+
+        if self.data_root is None:
+            raise DataRootError(f"notebook {self.id} declares no dataset (dataset={self.dataset!r})")
+        ds = open_dataset(self.dataset, self.data_root, **options)
+        print(f"{self.dataset}: {len(ds.samples)} samples of {len(ds.subjects)} subjects ({paths.portable(ds.root)})")
+        return ds
+
     def progress(self, iterable=None, **kwargs):
         """A tqdm progress bar (notebook-aware)."""
         from tqdm.auto import tqdm
@@ -206,13 +217,14 @@ class Run:
             "kind": kind,
             "caption": caption,
             "files": files,
-            "parameters": self.params,
+            "parameters": {k: paths.portable(v) if k in ("output_dir", "data_root") and v else v
+                           for k, v in self.params.items()},
             "profile": self.profile.name,
             "profile_settings": self.profile.as_dict(),
             "dataset": self.dataset,
             "synthetic": self.is_synthetic,
             "paper_dataset": self.paper_dataset,
-            "data_root": str(self.data_root) if self.data_root else None,
+            "data_root": paths.portable(self.data_root),
             "dataset_manifest_sha256": _manifest_hash(self.data_root),
             "git_commit": _git_commit(self.root),
             "versions": _versions(),
@@ -287,6 +299,21 @@ class Run:
         for p in [*files, stem.with_suffix(".json")]:
             if p not in self.written:
                 self.written.append(p)
+
+    def save_claims(self, claims, artifact: str, *, caption: str = "") -> pd.DataFrame:
+        """The paper's claims this notebook tested, each with this run's verdict (agrees /
+        disagrees / cannot tell) and the computed evidence, as ``<artifact>-claims.{csv,md,json}``
+        (:func:`pain_lib.report.claims_table`); printed too."""
+        table = report.claims_table(claims, dataset=self.dataset)
+        self.save_table(table, artifact, name="claims", compare=False,
+                        caption=caption or f"The paper's claims tested by {self.id}, with this run's verdict.")
+        for _, r in table.iterrows():
+            print(f"[{r['verdict']}] {r['claim']} -- {r['evidence']}")
+        return table
+
+    def show(self, table: pd.DataFrame):
+        """A saved table for reading (the tidy frame; the paper-layout view replaces it)."""
+        return table
 
     def finish(self) -> None:
         """Close the run: print what was written and how long it took."""

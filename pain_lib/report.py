@@ -11,16 +11,25 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .io import atomic_write_bytes, atomic_write_text
 
 __all__ = [
+    "VERDICTS",
+    "claims_table",
+    "verdict_best",
+    "verdict_better",
+    "wins",
+    "best",
+    "percent",
+    "reduce_sweep",
     "PAPERS",
     "artifact_slug",
     "artifacts",
@@ -178,15 +187,19 @@ def side_by_side(
     datasets gives each result row its own ``paper_dataset`` column, which joins too. Paper cells this run did not
     compute are kept, with an empty run value, so the table shows what is still missing.
 
+    ``lo`` and ``hi`` (optional) are this run's noise band (a bootstrap interval over test
+    subjects, :func:`pain_lib.experiments.run_grid`).
+
     Returns the tidy table: ``paper, artifact, row, column, metric, unit, paper_dataset,
-    paper_value, paper_std, paper_note, dataset, value, std, n``.
+    paper_value, paper_std, paper_note, dataset, value, std, lo, hi, n``.
     """
     required = {"row", "column", "value"}
     missing = required - set(results.columns)
     if missing:
         raise ValueError(f"results table lacks columns {sorted(missing)}; it needs row, column, value")
     res = results.copy()
-    for col, default in (("metric", ""), ("std", math.nan), ("n", math.nan), ("unit", ""), ("dataset", run_dataset)):
+    for col, default in (("metric", ""), ("std", math.nan), ("lo", math.nan), ("hi", math.nan), ("n", math.nan),
+                         ("unit", ""), ("dataset", run_dataset)):
         if col not in res.columns:
             res[col] = default
     res["row"] = res["row"].astype(str)
@@ -233,7 +246,7 @@ def side_by_side(
     merged["_order"] = merged["_merge"].map({"both": 0, "left_only": 0, "right_only": 1})
     cols = [
         "paper", "artifact", "row", "column", "metric", "unit", "paper_dataset", "paper_value",
-        "paper_std", "paper_note", "dataset", "value", "std", "n",
+        "paper_std", "paper_note", "dataset", "value", "std", "lo", "hi", "n",
     ]
     merged["_pos"] = merged["_pos"].fillna(merged["_ppos"])
     out = merged.sort_values(["_order", "_pos"], kind="stable")[cols].reset_index(drop=True)
@@ -253,14 +266,20 @@ def _cell(value: Any, std: Any = None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def _md(text: Any) -> str:
+    """A Markdown table cell: ``|`` inside a label would start a new column."""
+    return str(text).replace("|", "\\|")
+
+
 def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> str:
-    """Readable Markdown of a side-by-side table: paper value next to this run's value."""
+    """Readable Markdown of a side-by-side table: paper value next to this run's value (with its
+    noise band ``[lo, hi]`` when the table has one)."""
     lines = []
     if title:
         lines += [f"### {title}", ""]
     if caption:
         lines += [caption, ""]
-    header = ["row", "column", "metric", "paper (dataset)", "this run (dataset)", "folds"]
+    header = ["row", "column", "metric", "paper (dataset)", "this run ± std over folds [90 % band] (dataset)", "folds"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for _, r in table.iterrows():
@@ -270,12 +289,15 @@ def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> s
             paper_cell += f" {r['paper_note']}" if len(str(r["paper_note"])) <= 3 else ""
         run_ds = r.get("dataset", "") or "–"
         run_cell = _cell(r.get("value"), r.get("std"))
+        lo, hi = r.get("lo"), r.get("hi")
+        if isinstance(lo, float) and isinstance(hi, float) and not (math.isnan(lo) or math.isnan(hi)):
+            run_cell += f" [{lo:.4g}, {hi:.4g}]"
         n = r.get("n")
         n_text = "" if n is None or (isinstance(n, float) and math.isnan(n)) else str(int(n))
         unit = f" {r['unit']}" if r.get("unit") else ""
         lines.append(
-            f"| {r['row']} | {r['column']} | {r.get('metric', '')}{unit} | {paper_cell} ({pd_name}) "
-            f"| {run_cell} ({run_ds}) | {n_text} |"
+            f"| {_md(r['row'])} | {_md(r['column'])} | {_md(r.get('metric', ''))}{unit} | {_md(paper_cell)} "
+            f"({_md(pd_name)}) | {_md(run_cell)} ({_md(run_ds)}) | {n_text} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -414,3 +436,126 @@ def printed_table(paper: str, artifact: str) -> pd.DataFrame:
     cols = list(dict.fromkeys(df["header"]))
     table = df.drop_duplicates(["row", "header"]).pivot(index="row", columns="header", values="cell")
     return table.reindex(index=rows, columns=cols).fillna("")
+
+
+# --------------------------------------------------------------------------- helpers for notebooks
+def reduce_sweep(values: Sequence[Any], profile: Any, *, keep: int | None = None) -> list[Any]:
+    """The values of a sweep a profile runs: all of them, or ``profile.sweep_keep`` (or ``keep``)
+    evenly spaced ones, the first and last included."""
+    values = list(values)
+    k = profile.sweep_keep if keep is None else keep
+    if not k or len(values) <= k:
+        return values
+    idx = sorted(set(np.linspace(0, len(values) - 1, k).round().astype(int).tolist()))
+    return [values[i] for i in idx]
+
+
+def percent(table: pd.DataFrame, metric: str = "AUC") -> pd.DataFrame:
+    """Rows of ``metric`` from :func:`pain_lib.experiments.run_grid`, fractions -> % (the papers'
+    units); the noise band (``lo``, ``hi``) and the fold spread scale with it."""
+    out = table[table["metric"] == metric].copy()
+    for c in ("value", "std", "lo", "hi"):
+        if c in out:
+            out[c] = out[c] * 100
+    out["unit"] = "%"
+    return out.reset_index(drop=True)
+
+
+def best(table: pd.DataFrame, label: str = "column", value: str = "value", *, lower: bool = False) -> str:
+    """The ``label`` of the highest (``lower``: lowest) ``value``, as text -- with "(within the
+    noise of <other>)" when the table's band (``lo``/``hi``) of the runner-up overlaps the best
+    one's; or a note when no value is finite (e.g. a fold whose subjects never show pain)."""
+    v = pd.to_numeric(table[value], errors="coerce")
+    if not v.notna().any():
+        return "n/a (no finite value in this run)"
+    order = (v if lower else -v).sort_values(kind="stable").index
+    top = order[0]
+    text = str(table.loc[top, label])
+    if value == "value" and {"lo", "hi"} <= set(table.columns) and len(order) > 1:
+        lo, hi = table.loc[top, "lo"], table.loc[top, "hi"]
+        close = [str(table.loc[i, label]) for i in order[1:]
+                 if pd.notna(table.loc[i, "value"]) and lo <= table.loc[i, "value"] <= hi]
+        if close:
+            text += f" (the value of {', '.join(close[:3])}{' …' if len(close) > 3 else ''} lies in its 90 % band)"
+    return text
+
+
+def wins(table: pd.DataFrame, better: str, worse: str, comparisons: pd.DataFrame | None = None) -> str:
+    """How often row ``better`` beats row ``worse`` over the shared columns (higher is better), in
+    this run and in the paper, as a sentence computed from a side-by-side table. With
+    ``comparisons`` (:func:`pain_lib.experiments.compare_rows`: one paired bootstrap per column)
+    it also says how many of the differences lie outside the noise band."""
+    def count(col: str) -> tuple[int, int]:
+        w = table.pivot_table(index="column", columns="row", values=col, aggfunc="first")
+        if better not in w or worse not in w:
+            return 0, 0
+        w = w[[better, worse]].apply(pd.to_numeric, errors="coerce").dropna()
+        return int((w[better] > w[worse]).sum()), len(w)
+
+    rw, rn = count("value")
+    pw, pn = count("paper_value")
+    text = f"{better} above {worse} in {rw} of {rn} settings in this run"
+    if comparisons is not None and len(comparisons):
+        comparisons = comparisons.astype({"within_noise": bool})
+        out = comparisons[~comparisons["within_noise"]]
+        above = int((out["difference"] > 0).sum())
+        text += (f" ({above} of them outside the 90 % noise band of the paired difference, "
+                 f"{len(out) - above} significantly below, {int(comparisons['within_noise'].sum())} within the noise)")
+    return text + f"; in the paper: {pw} of {pn}."
+
+
+# --------------------------------------------------------------------------- claims
+#: what a run says about a claim of a paper
+VERDICTS = ("agrees", "disagrees", "cannot tell")
+
+
+def verdict_better(comparisons: pd.DataFrame, *, lower_is_better: bool = False) -> tuple[str, str]:
+    """The verdict on "A beats B in every setting" from paired comparisons (one row per setting:
+    ``difference`` of A - B with its band ``lo``/``hi``, ``within_noise``): *disagrees* if B is
+    significantly better anywhere, *agrees* if A is significantly better everywhere, else *cannot
+    tell*; and the evidence in words."""
+    if comparisons is None or not len(comparisons):
+        return "cannot tell", "no comparison computed"
+    sign = -1 if lower_is_better else 1
+    d = comparisons["difference"] * sign
+    better = (~comparisons["within_noise"]) & (d > 0)
+    worse = (~comparisons["within_noise"]) & (d < 0)
+    n = len(comparisons)
+    evidence = (f"significantly better in {int(better.sum())} of {n} settings, significantly worse in "
+                f"{int(worse.sum())}, within the 90 % noise band in {int(comparisons['within_noise'].sum())}")
+    if worse.any():
+        return "disagrees", evidence
+    if better.all():
+        return "agrees", evidence
+    return "cannot tell", evidence
+
+
+def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", lower: bool = False) -> tuple[str, str]:
+    """The verdict on "``expected`` is the best setting": *agrees* if it is this run's best, or
+    its value lies in the best one's 90 % band (``lo``/``hi``) -- then *cannot tell* unless it is
+    the best itself -- and *disagrees* if it lies outside that band."""
+    v = pd.to_numeric(table["value"], errors="coerce")
+    if not v.notna().any():
+        return "cannot tell", "no finite value in this run"
+    top = (v.idxmin() if lower else v.idxmax())
+    best_label = str(table.loc[top, label])
+    rows = table[table[label].astype(str) == expected]
+    if rows.empty:
+        return "cannot tell", f"{expected!r} was not run (best: {best_label})"
+    exp_v = float(pd.to_numeric(rows["value"], errors="coerce").iloc[0])
+    if best_label == expected:
+        return "agrees", f"{expected} is this run's best ({exp_v:.4g})"
+    lo, hi = table.loc[top, "lo"] if "lo" in table else np.nan, table.loc[top, "hi"] if "hi" in table else np.nan
+    if pd.notna(lo) and lo <= exp_v <= hi:
+        return "cannot tell", f"best is {best_label} ({v[top]:.4g}); {expected} ({exp_v:.4g}) lies in its 90 % band"
+    return "disagrees", f"best is {best_label} ({v[top]:.4g} [{lo:.4g}, {hi:.4g}]); {expected}: {exp_v:.4g}"
+
+
+def claims_table(claims: Sequence[dict[str, Any]], *, dataset: str = "") -> pd.DataFrame:
+    """``claim, paper, verdict, evidence`` rows (plus the dataset this run used), one per claim of
+    a paper that a notebook tested; verdicts are :data:`VERDICTS`."""
+    df = pd.DataFrame(list(claims), columns=["claim", "paper", "verdict", "evidence"])
+    bad = set(df["verdict"]) - set(VERDICTS)
+    if bad:
+        raise ValueError(f"unknown verdict(s) {sorted(bad)}; use {', '.join(VERDICTS)}")
+    return df.assign(dataset=dataset)

@@ -13,6 +13,10 @@ unless given::
     y_pred, y_true = predict(model, make_loader(test_ds, profile=run.profile), run.device,
                              return_targets=True)
 
+``fit`` can stop early: with a validation loader (or function) and ``patience``, it keeps the
+weights of the best validation epoch and stops after ``patience`` epochs without improvement.
+Cross-validation, stores and folds live in :mod:`pain_lib.experiments`.
+
 The loop knows nothing about a particular model: a *step function*
 ``step_fn(model, batch, loss_fn, device) -> (loss, batch_size)`` turns a batch into a loss
 (:func:`default_step` handles ``(x, y, ...)`` tuples and dicts; :func:`make_step` picks other
@@ -26,13 +30,9 @@ ignored, so the same call runs anywhere.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import os
 import random
-import re
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -45,13 +45,14 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
 from pain_lib.config import Profile, resolve_device
-from pain_lib.io import atomic_write, atomic_write_json
+from pain_lib.io import atomic_write
 
 __all__ = [
     "fit",
     "evaluate_loss",
     "predict",
     "precise_bn",
+    "set_epoch",
     "default_step",
     "make_step",
     "make_sgd",
@@ -61,8 +62,6 @@ __all__ = [
     "autocast",
     "save_checkpoint",
     "load_checkpoint",
-    "cross_validate",
-    "load_fold_outputs",
     "train_settings",
     "CHECKPOINT_FORMAT",
 ]
@@ -325,6 +324,22 @@ def evaluate_loss(
     return total / max(n, 1)
 
 
+def set_epoch(loader: Any, epoch: int) -> None:
+    """Tell whatever draws the batches of ``loader`` which epoch it is: the loader itself (e.g.
+    :class:`~pain_lib.data.bank.ClipBatches`), its ``sampler``, ``batch_sampler`` and ``dataset``
+    (e.g. :class:`~pain_lib.data.clips.ClipDataset`, whose random clips change per epoch)."""
+    seen = set()
+    for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
+                getattr(loader, "dataset", None)):
+        if obj is not None and id(obj) not in seen and callable(getattr(obj, "set_epoch", None)):
+            seen.add(id(obj))
+            obj.set_epoch(epoch)
+
+
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -338,6 +353,8 @@ def fit(
     profile: Profile | None = None,
     step_fn: StepFn = default_step,
     val_loader: Iterable | None = None,
+    val_fn: Callable[[nn.Module], float] | None = None,
+    patience: int = 0,
     progress: bool = True,
     checkpoint: str | os.PathLike | None = None,
     resume: bool = True,
@@ -345,13 +362,14 @@ def fit(
     grad_clip: float | None = None,
     max_steps_per_epoch: int | None = None,
 ) -> pd.DataFrame:
-    """Train ``model`` for ``epochs`` epochs; return the history, one row per epoch
+    """Train ``model`` for up to ``epochs`` epochs; return the history, one row per epoch
     (``epoch, train_loss, [val_loss], lr, seconds``).
 
     Args:
         model: any ``nn.Module``; moved to ``device``.
-        train_loader: iterable of batches (e.g. from :func:`make_loader`). A sampler with
-            ``set_epoch`` (e.g. :class:`~pain_lib.models.TransferPairSampler`) is advanced each epoch.
+        train_loader: iterable of batches (e.g. from :func:`make_loader`, or a
+            :class:`~pain_lib.data.bank.ClipBatches`). Before every epoch :func:`set_epoch` tells
+            the loader, its sampler and its dataset the epoch, so random clips change per epoch.
         loss_fn: e.g. ``nn.MSELoss()`` (paper, PSPI regression) or ``nn.CrossEntropyLoss()``.
         optimizer: e.g. :func:`make_sgd`; ``scheduler`` (optional) is stepped once per epoch.
         epochs: total epochs (with a resumed checkpoint, training continues up to this number);
@@ -361,14 +379,19 @@ def fit(
         profile: a :class:`~pain_lib.config.Profile` supplying ``epochs`` and ``amp`` when they
             are not given (explicit arguments win).
         step_fn: batch -> ``(loss, batch_size)`` (see the module docstring).
-        val_loader: optional; its mean loss is recorded each epoch.
+        val_loader: optional; its mean loss (eval mode) is recorded each epoch as ``val_loss``.
+        val_fn: optional ``val_fn(model) -> float`` (lower is better) instead of ``val_loader``.
+        patience: with a validation loss, stop after ``patience`` epochs without a new best and
+            restore the best epoch's weights (0: train every epoch, keep the last weights).
         progress: tqdm bars (epochs, and steps within an epoch).
-        checkpoint: path; saved after every epoch (weights, optimizer, scheduler, history,
-            model spec, ``config``). With ``resume`` an existing one is continued.
+        checkpoint: path; saved after every epoch (weights, optimizer, scheduler, history, the
+            early-stopping state, model spec, ``config``). With ``resume`` an existing one is
+            continued.
         grad_clip: clip the gradient norm to this value.
         max_steps_per_epoch: stop each epoch after this many steps (smoke tests).
 
-    A non-finite loss raises ``FloatingPointError`` naming the epoch and step.
+    The history records ``best`` (the epoch whose weights the model ends with). A non-finite
+    loss raises ``FloatingPointError`` naming the epoch (and, on the CPU, the step).
     """
     if epochs is None:
         if profile is None:
@@ -376,10 +399,13 @@ def fit(
         epochs = profile.epochs
     if amp is None:
         amp = profile.amp if profile is not None else False
+    if val_loader is not None and val_fn is None:
+        def val_fn(m: nn.Module) -> float:
+            return evaluate_loss(m, val_loader, loss_fn=loss_fn, device=device, step_fn=step_fn, amp=amp)
     device = _device(device)
     model.to(device)
     history: list[dict[str, Any]] = []
-    start = 0
+    start, best_loss, best_epoch, best_state = 0, float("inf"), 0, None
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and resume and ckpt.is_file():
         _, payload = load_checkpoint(ckpt, model=model, map_location=device)
@@ -389,46 +415,63 @@ def fit(
             scheduler.load_state_dict(payload["scheduler"])
         start = int(payload.get("epoch", 0))
         history = list(payload.get("history", []))
-    sampler = getattr(train_loader, "sampler", None)
+        best_loss = float(payload.get("best_loss", best_loss))
+        best_epoch = int(payload.get("best_epoch", 0))
+        best_state = payload.get("best_state")
+    check_each_step = device.type == "cpu"  # on a GPU a per-step check would synchronise every step
     epoch_bar = _tqdm(range(start, epochs), desc="epochs", disable=not progress, leave=False)
     for epoch in epoch_bar:
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
+        if patience and best_epoch and epoch - best_epoch >= patience:
+            break
+        set_epoch(train_loader, epoch)
         model.train()
-        t0, total, n, steps = time.perf_counter(), 0.0, 0, 0
+        t0, steps = time.perf_counter(), 0
+        total = torch.zeros((), device=device)
+        n = 0
         for batch in _tqdm(train_loader, desc=f"epoch {epoch + 1}", disable=not progress, leave=False):
             with autocast(device, amp):
                 loss, bs = step_fn(model, batch, loss_fn, device)
-            if not torch.isfinite(loss):
+            if check_each_step and not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss {float(loss.detach())} at epoch {epoch + 1}, step {steps + 1}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             optimizer.step()
-            total += float(loss.detach()) * bs
+            total += loss.detach() * bs
             n += bs
             steps += 1
             if max_steps_per_epoch is not None and steps >= max_steps_per_epoch:
                 break
         if n == 0:
             raise ValueError("train_loader yielded no batches (empty dataset, or drop_last with too few samples)")
-        row: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "train_loss": total / n,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
+        train_loss = float(total) / n
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"non-finite loss {train_loss} at epoch {epoch + 1}")
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]}
         if scheduler is not None:
             scheduler.step()
-        if val_loader is not None:
-            row["val_loss"] = evaluate_loss(model, val_loader, loss_fn=loss_fn, device=device, step_fn=step_fn, amp=amp)
+        if val_fn is not None:
+            row["val_loss"] = float(val_fn(model))
+            model.train()
+            if row["val_loss"] < best_loss:
+                best_loss, best_epoch = row["val_loss"], epoch + 1
+                if patience:
+                    best_state = _state_copy(model)
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
         epoch_bar.set_postfix(loss=f"{row['train_loss']:.4g}")
         if ckpt is not None:
             save_checkpoint(ckpt, model, config=config, optimizer=optimizer, scheduler=scheduler,
-                            epoch=epoch + 1, history=history)
-    return pd.DataFrame(history, columns=None if history else ["epoch", "train_loss", "lr", "seconds"])
+                            epoch=epoch + 1, history=history, best_loss=best_loss, best_epoch=best_epoch,
+                            best_state=best_state)
+    final = len(history)
+    if patience and best_state is not None:
+        model.load_state_dict(best_state)
+        final = best_epoch
+    df = pd.DataFrame(history, columns=None if history else ["epoch", "train_loss", "lr", "seconds"])
+    df.attrs["best_epoch"] = final
+    return df
 
 
 def precise_bn(
@@ -508,105 +551,3 @@ def predict(
         raise ValueError("loader yielded no batches")
     pred = np.concatenate(outs)
     return (pred, np.concatenate(targets)) if return_targets else pred
-
-
-# --------------------------------------------------------------------------- cross-validation
-def _fold_name(fold: Any, i: int) -> str:
-    name = None
-    if isinstance(fold, Mapping):
-        name = fold.get("name")
-    else:
-        name = getattr(fold, "name", None)
-    name = str(name) if name is not None else f"fold{i:02d}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-def _is_scalar(v: Any) -> bool:
-    return isinstance(v, (int, float, bool, str, np.generic)) or v is None
-
-
-def load_fold_outputs(checkpoint_dir: str | os.PathLike, fold: str) -> dict[str, np.ndarray]:
-    """The non-scalar outputs (arrays) that ``eval_fn`` returned for ``fold`` (``{}`` if none)."""
-    p = Path(checkpoint_dir) / f"{fold}.npz"
-    if not p.is_file():
-        return {}
-    with np.load(p, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
-
-
-def cross_validate(
-    folds: Iterable[Any],
-    *,
-    train_fn: Callable[[Any], nn.Module | tuple[nn.Module, Mapping[str, Any]]],
-    eval_fn: Callable[[nn.Module, Any], Mapping[str, Any]],
-    checkpoint_dir: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
-    config: Mapping[str, Any] | Profile | None = None,
-    fold_names: Sequence[str] | None = None,
-    save_model: bool = True,
-) -> pd.DataFrame:
-    """Train and evaluate one model per fold; return one row per fold with its metrics.
-
-    Args:
-        folds: fold descriptions (anything ``train_fn``/``eval_fn`` understand, e.g.
-            ``{"name": "subject-042", "train": [...], "test": [...]}``). A fold's name comes from
-            ``fold_names``, its ``name`` key/attribute, or ``fold00``, ``fold01``, ...
-        train_fn: ``fold -> model`` (or ``(model, info)``; scalar ``info`` entries join the row).
-            Build the model with :func:`pain_lib.models.get_model` so its checkpoint rebuilds it.
-        eval_fn: ``(model, fold) -> metrics``. Scalars become columns; arrays (e.g. per-frame
-            predictions for a figure) are saved to ``<checkpoint_dir>/<fold>.npz`` and returned in
-            ``df.attrs["outputs"][fold]``.
-        checkpoint_dir: per-fold files: ``<fold>.pt`` (model checkpoint with spec + ``config``),
-            ``<fold>.json`` (result, written last: its presence marks the fold finished),
-            ``<fold>.npz`` (array outputs).
-        resume: skip folds whose result exists (after an interruption). A fold whose stored
-            ``config`` differs from ``config`` is recomputed (with a warning).
-        progress: tqdm bar over folds.
-        config: run configuration stored with every fold (e.g. the profile and notebook parameters).
-        save_model: write the per-fold model checkpoint.
-
-    Columns: ``fold``, the metrics, the ``train_fn`` info, ``seconds``, ``resumed``.
-    """
-    folds = list(folds)
-    names = list(fold_names) if fold_names is not None else [_fold_name(f, i) for i, f in enumerate(folds)]
-    if len(names) != len(folds):
-        raise ValueError(f"{len(folds)} folds but {len(names)} fold names")
-    if len(set(names)) != len(names):
-        raise ValueError(f"fold names must be unique, got {names}")
-    cdir = Path(checkpoint_dir)
-    cdir.mkdir(parents=True, exist_ok=True)
-    cfg = _plain(config) if config is not None else None
-    cfg_json = json.loads(json.dumps(cfg, default=str)) if cfg is not None else None
-    rows: list[dict[str, Any]] = []
-    outputs: dict[str, dict[str, np.ndarray]] = {}
-    bar = _tqdm(list(zip(folds, names)), desc="folds", disable=not progress)
-    for fold, name in bar:
-        bar.set_postfix(fold=name)
-        result_path = cdir / f"{name}.json"
-        if resume and result_path.is_file():
-            rec = json.loads(result_path.read_text())
-            if cfg_json is None or rec.get("config") == cfg_json:
-                rows.append({**rec["row"], "resumed": True})
-                outputs[name] = load_fold_outputs(cdir, name)
-                continue
-            warnings.warn(f"fold {name}: stored result was made with a different config; recomputing it", stacklevel=2)
-        t0 = time.perf_counter()
-        trained = train_fn(fold)
-        model, info = trained if isinstance(trained, tuple) else (trained, {})
-        if save_model:
-            save_checkpoint(cdir / f"{name}.pt", model, config=cfg, fold=name)
-        metrics = dict(eval_fn(model, fold))
-        scalars = {k: _plain(v) for k, v in {**info, **metrics}.items() if _is_scalar(v)}
-        arrays = {k: np.asarray(v) for k, v in metrics.items() if not _is_scalar(v)}
-        if arrays:
-            atomic_write(cdir / f"{name}.npz", functools.partial(np.savez, **arrays))
-        row = {"fold": name, **scalars, "seconds": time.perf_counter() - t0}
-        atomic_write_json(result_path, {"row": row, "config": cfg_json})
-        rows.append({**row, "resumed": False})
-        outputs[name] = arrays
-    df = pd.DataFrame(rows)
-    df.attrs["outputs"] = outputs
-    df.attrs["checkpoint_dir"] = str(cdir)
-    return df
-

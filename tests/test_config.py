@@ -8,14 +8,20 @@ import torch
 from pain_lib.config import PROFILES, Profile, get_profile, resolve_device, seed_everything
 
 
-def test_three_profiles_are_typed_dataclasses():
-    assert set(PROFILES) == {"tiny", "standard", "paper"}
+def test_profiles_are_typed_dataclasses():
+    assert set(PROFILES) == {"tiny", "standard", "full", "paper"}
     for name, prof in PROFILES.items():
         assert isinstance(prof, Profile) and prof.name == name
     # The paper profile is the papers' own setting (scn: 32 frames, 112x112, stride 2, batch 64).
     paper = PROFILES["paper"]
     assert (paper.clip_len, paper.image_size, paper.temporal_stride, paper.batch_size) == (32, 112, 2, 64)
-    assert paper.cv == "loso" and paper.reduced == ()
+    assert paper.cv == "loso" and paper.epochs == 200
+    # the paper profile names every choice the paper does not make
+    assert all(w in " ".join(paper.reduced) for w in ("standardised", "precise BN", "zero-initialised", "bf16"))
+    # the full profile tests the claims: every fold, early stopping, clips long enough for the
+    # temporal depths (32 frames leave conv4 and conv5 with 8 and 4)
+    full = PROFILES["full"]
+    assert full.max_folds is None and full.patience > 0 and full.val_subjects > 0 and full.clip_len >= 32
     # Scale grows from tiny to paper.
     tiny, std = PROFILES["tiny"], PROFILES["standard"]
     assert tiny.image_size <= std.image_size < paper.image_size
@@ -32,7 +38,7 @@ def test_profile_is_frozen_and_replace_derives():
 
 
 def test_unknown_profile_lists_valid_ones():
-    with pytest.raises(ValueError, match="tiny, standard, paper"):
+    with pytest.raises(ValueError, match="tiny, standard, full, paper"):
         get_profile("fast")
 
 
@@ -58,3 +64,16 @@ def test_seed_everything_makes_all_generators_repeatable():
     assert torch.backends.cudnn.deterministic
     with pytest.raises(ValueError):
         seed_everything(-1)
+
+
+def test_no_code_branches_on_a_profile_name():
+    """Every scale knob is a Profile field: no module compares a profile's name."""
+    import re
+    from pathlib import Path
+
+    import pain_lib
+
+    pattern = re.compile(r"profile\.name\s*(==|!=|in\b)|\.get\(\s*\w*profile\.name|\[\s*\w*profile\.name\s*\]")
+    offenders = [f"{p.name}:{i}" for p in Path(pain_lib.__file__).parent.rglob("*.py")
+                 for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not offenders, offenders

@@ -10,14 +10,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from _synth_data import tiny_root  # noqa: E402
 
-from pain_lib.data import open_dataset, open_real_or_synthetic  # noqa: E402
+from pain_lib.data import open_dataset  # noqa: E402
 from pain_lib.data.summary import (  # noqa: E402
     apex_frame,
     dataset_characteristics,
     pain_level,
     representative_samples,
 )
-from pain_lib.synth import figures  # noqa: E402
+from pain_lib.synth import (
+    figures,  # noqa: E402
+    open_real_or_synthetic,  # noqa: E402
+)
 from pain_lib.synth.truth import (  # noqa: E402
     ecg_r_peaks,
     instantaneous_hr,

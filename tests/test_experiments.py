@@ -1,34 +1,55 @@
-"""Cross-validated clip experiments and the content-addressed experiment store, on the tiny
-synthetic UNBC layout."""
+"""The experiment engine: recipes through the shared cross-validation runner, the
+content-addressed store (resume, damaged entries, concurrent runs), per-epoch clip draws and
+noise bands -- on the tiny synthetic sets, with one toy recipe of each shape the papers need."""
 
 from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from pain_lib.config import get_profile
-from pain_lib.data import open_dataset
+from pain_lib.data import open_dataset, select_task
+from pain_lib.data.bank import ClipBatches, FrameBank
 from pain_lib.experiments import (
+    Cell,
+    ClipRecipe,
     ClipSetup,
-    cell_store_name,
-    clip_cv,
+    CrossDataset,
+    DamagedEntryWarning,
+    Fitted,
+    Recipe,
+    Store,
+    compare,
     continuous_trace,
+    cross_validate,
     experiment_key,
     fingerprint,
     run_grid,
-    stored_fold_model,
-    train_clip_model,
-    transfer_pretrain,
 )
+from pain_lib.train import fit, make_loader, make_sgd
+from tests import toy_recipes as toy
 from tests._synth_data import tiny_root
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 CV = "group-kfold:2"
+SMALL = {"depth": 26, "base_width": 4}
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory):
+def unbc(tmp_path_factory):
     return open_dataset("synth-unbc", tiny_root(tmp_path_factory, "synth-unbc")).samples
+
+
+@pytest.fixture(scope="module")
+def biovid(tmp_path_factory):
+    return open_dataset("synth-biovid", tiny_root(tmp_path_factory, "synth-biovid")).samples
 
 
 @pytest.fixture(scope="module")
@@ -37,138 +58,270 @@ def setup():
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
+def crops(tmp_path_factory):
     return tmp_path_factory.mktemp("crops")
 
 
-SMALL = {"depth": 26, "base_width": 4}
+def _cv(recipe, samples, y=None, *, store, crops, cv=CV, **kw):
+    return cross_validate(recipe, samples, y, cv=cv, store=store, cache_dir=crops, progress=False, **kw)
 
 
-def test_fingerprint_follows_content_not_identity(samples):
+# ---------------------------------------------------------------- keys
+def test_fingerprint_follows_content_not_identity(unbc):
     a = torch.arange(24.0).reshape(1, 2, 2, 2, 3)
     assert fingerprint(a) == fingerprint(a.clone())
-    # the same values in another memory layout are the same content
     assert fingerprint(a) == fingerprint(a.contiguous(memory_format=torch.channels_last_3d))
-    assert fingerprint(a) != fingerprint(a + 1)
-    assert fingerprint(a) != fingerprint(a.double())
+    assert fingerprint(a) != fingerprint(a + 1) != fingerprint(a.double())
     assert fingerprint({"x": 1, "y": (3, 5)}) == fingerprint({"y": [3, 5], "x": 1})
-    assert fingerprint(samples) == fingerprint(list(samples))
-    assert fingerprint(samples) != fingerprint(samples[1:])
+    assert fingerprint(unbc) == fingerprint(list(unbc)) != fingerprint(unbc[1:])
     assert experiment_key(model="scn", seed=0) != experiment_key(model="scn", seed=1)
 
 
-def test_store_name_treats_default_arguments_as_given(setup):
-    common = dict(task="pspi", cv=CV, seed=0, device="cpu", data_key="d")
-    plain = cell_store_name("scn", {"depth": 26}, setup, **common)
-    explicit = cell_store_name("scn", {"depth": 26, "spatial_size": 3}, setup, **common)
-    other = cell_store_name("scn", {"depth": 26, "spatial_size": 5}, setup, **common)
-    assert plain == explicit != other
-    assert plain.startswith("scn-")
-    assert cell_store_name("scn", {"depth": 26}, setup.replace(stride=2), **common) != plain
-    assert cell_store_name("scn", {"depth": 26}, setup, **{**common, "data_key": "e"}) != plain
+def test_one_fingerprint_rule_for_samples_sees_every_media_file(tmp_path, unbc):
+    import shutil
+
+    from pain_lib.data import Sample
+
+    s = unbc[0]
+    frames = [Path(shutil.copy(f, tmp_path / f.name)) for f in s.frames]
+    a = Sample(s.subject, s.sample_id, frames, None, s.fps, dict(s.labels))
+    before = fingerprint(a)
+    mid = frames[len(frames) // 2]
+    mid.write_bytes(mid.read_bytes() + b"\0")  # a middle frame changes: so does the sample
+    b = Sample(s.subject, s.sample_id, frames, None, s.fps, dict(s.labels))
+    assert fingerprint(b) != before
 
 
-def test_run_grid_trains_a_configuration_once(samples, setup, cache, tmp_path):
-    grid = [
-        {"row": "Res3D", "column": "a", "model": "res3d", "cfg": SMALL},
-        {"row": "Res3D", "column": "b", "model": "res3d", "cfg": {**SMALL}},  # same configuration
-        {"row": "Res3D", "column": "stride 2", "model": "res3d", "cfg": SMALL, "setup": {"stride": 2}},
-    ]
-    store = tmp_path / "store"
-    table, results = run_grid(samples, grid, setup=setup, cv=CV, max_folds=1, checkpoint_dir=store,
-                              cache_dir=cache, progress=False)
-    assert len(list(store.iterdir())) == 2  # two distinct configurations
-    assert set(table["metric"]) >= {"MSE", "PCC", "AUC"}
-    reused = table.groupby("column")["reused"].first()
-    assert reused.to_dict() == {"a": False, "b": True, "stride 2": False}
-    mse = table[table["metric"] == "MSE"].set_index("column")["value"]
-    assert mse["a"] == mse["b"]
-    # a second table with the same configuration reads the store, with identical numbers
-    again, _ = run_grid(samples, grid[:1], setup=setup, cv=CV, max_folds=1, checkpoint_dir=store,
-                        cache_dir=cache, progress=False)
-    assert bool(again["reused"].all())
-    np.testing.assert_allclose(again["value"].to_numpy(), table[table["column"] == "a"]["value"].to_numpy())
-    # the stored model reproduces the stored predictions
-    res = results[("Res3D", "a")]
-    net = stored_fold_model(res)
-    name = res.folds["fold"].iloc[0]
-    test_sample = samples[int(res.outputs[name]["sample"][0])]
-    frames, truth, pred = continuous_trace(net, test_sample, setup, cache_dir=cache)
-    stored = res.outputs[name]
-    first = stored["sample"] == stored["sample"][0]
-    for f, p in zip(stored["frame"][first], stored["y_pred"][first]):
-        np.testing.assert_allclose(pred[frames == f], p, rtol=1e-4, atol=1e-5)
+def test_builder_defaults_count_as_given(setup):
+    plain = ClipRecipe("scn", {"depth": 26}, setup).identity()
+    explicit = ClipRecipe("scn", {"depth": 26, "spatial_size": 3}, setup).identity()
+    other = ClipRecipe("scn", {"depth": 26, "spatial_size": 5}, setup).identity()
+    assert fingerprint(plain) == fingerprint(explicit) != fingerprint(other)
+    assert fingerprint(ClipRecipe("scn", {"depth": 26}, setup.replace(stride=2)).identity()) != fingerprint(plain)
 
 
-def test_clip_cv_rows_and_resume(samples, setup, cache, tmp_path):
-    kw = dict(model="res3d", model_cfg=SMALL, setup=setup, cv=CV, max_folds=1, checkpoint_dir=tmp_path / "cv",
-              cache_dir=cache, progress=False)
-    first = clip_cv(samples, **kw)
-    assert list(first.folds["resumed"]) == [False]
-    for col in ("mse", "mae", "pcc", "auc", "train_s", "test_s"):
+# ---------------------------------------------------------------- the clip recipe
+def test_clip_recipe_rows_resume_and_stored_model(unbc, setup, crops, tmp_path):
+    recipe = ClipRecipe("res3d", SMALL, setup)
+    store = Store(tmp_path / "store")
+    first = _cv(recipe, unbc, store=store, crops=crops)
+    assert list(first.folds["resumed"]) == [False, False]
+    for col in ("mse", "mae", "pcc", "auc", "train_s", "test_s", "epochs", "n_test_subjects"):
         assert col in first.folds
     out = first.pooled()
-    assert out["y_true"].shape == out["y_pred"].shape == out["frame"].shape
-    second = clip_cv(samples, **kw)
-    assert list(second.folds["resumed"]) == [True]
-    assert first.summary()["mse"][0] == second.summary()["mse"][0]
+    assert out["y_true"].shape == out["y_pred"].shape == out["frame"].shape == out["subject"].shape
+    assert set(out["subject"]) == {s.subject for s in unbc}  # every subject tested once over the folds
+    again = _cv(recipe, unbc, store=store, crops=crops)
+    assert list(again.folds["resumed"]) == [True, True]
+    np.testing.assert_equal(again.summary(), first.summary())  # NaN (undefined metric) equals NaN
+    # the stored model reproduces the stored predictions of its fold
+    fold = first.folds["fold"].iloc[0]
+    net = first.fitted(0)
+    stored = first.outputs[fold]
+    one = stored["sample"] == stored["sample"][0]
+    frames, _, pred = continuous_trace(net, unbc[int(stored["sample"][0])], setup, cache_dir=crops)
+    for f, p in zip(stored["frame"][one], stored["y_pred"][one]):
+        np.testing.assert_allclose(pred[frames == f], p, rtol=1e-4, atol=1e-5)
+    # the record names the cached face crops it was computed from
+    rec = json.loads(first.entry.file(f"{fold}.json").read_text())
+    assert rec["metrics"] == ["mse", "mae", "pcc", "auc"] and rec["history"][0]["epoch"] == 1
 
 
-def test_channels_last_is_a_layout_not_a_different_model(samples, setup, cache):
-    train = samples[:3]
-    kw = dict(model="scn", cfg={**SMALL, "head": "regression", "num_outputs": 1}, seed=0, cache_dir=cache)
-    a, ha = train_clip_model(train, setup=setup.replace(channels_last=True), **kw)
-    b, hb = train_clip_model(train, setup=setup.replace(channels_last=False), **kw)
-    assert next(a.parameters()).dim() == 5
-    assert a.stem[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
-    assert b.stem[0].weight.is_contiguous()
-    np.testing.assert_allclose(ha["train_loss"], hb["train_loss"], rtol=1e-3)
+class Interrupted(RuntimeError):
+    pass
 
 
-def test_transfer_pretrain_is_stored_and_read_back(samples, setup, cache, tmp_path):
-    from pain_lib.models import load_2d_backbone
+@dataclass(frozen=True)
+class Flaky(toy.FixedRepresentation):
+    """Fails on the second fold the first time (an interrupted run)."""
 
-    backbone, _ = load_2d_backbone("resnet18", weights="none")
-    kw = dict(setup=setup, backbone=backbone, epochs=1, seed=0, cache_dir=cache, store_dir=tmp_path)
-    state, hist = transfer_pretrain("res3d", SMALL, samples[:4], **kw)
-    files = list(tmp_path.glob("transfer-res3d-*.pt"))
-    assert len(files) == 1
-    state2, hist2 = transfer_pretrain("res3d", SMALL, samples[:4], **kw)
-    assert fingerprint(state) == fingerprint(state2)
-    np.testing.assert_allclose(hist["train_loss"], hist2["train_loss"])
-    transfer_pretrain("res3d", SMALL, samples[:3], **kw)  # other data: a new entry
-    assert len(list(tmp_path.glob("transfer-res3d-*.pt"))) == 2
+    fail_flag: str = ""
 
-
-def test_regression_head_predicts_in_target_units():
-    from pain_lib.models import count_parameters, get_model
-
-    torch.manual_seed(0)
-    net = get_model("res3d", **SMALL).eval()
-    x = torch.randn(2, 3, 8, 32, 32)
-    raw = net(x)
-    n_params = count_parameters(net)
-    net.head.set_target_scale(2.5, 3.0)
-    torch.testing.assert_close(net(x), raw * 3.0 + 2.5)
-    assert count_parameters(net) == n_params  # buffers, not parameters
-    state = net.state_dict()
-    assert float(state["head.target_mean"]) == 2.5 and float(state["head.target_std"]) == 3.0
-    clone = get_model("res3d", **SMALL).eval()
-    clone.load_state_dict(state)
-    torch.testing.assert_close(clone(x), net(x))
-    with pytest.raises(ValueError, match="positive"):
-        net.head.set_target_scale(0.0, 0.0)
-    with pytest.raises(ValueError, match="no target scale"):
-        get_model("res3d", **SMALL, head="classification", num_outputs=3).head.set_target_scale(0.0, 1.0)
+    def fit(self, samples, y, ctx):
+        flag = Path(self.fail_flag)
+        if ctx.fold.endswith("-1") and not flag.exists():
+            flag.write_text("failed once")
+            raise Interrupted("simulated interruption")
+        Path(self.fail_flag + ".fits").open("a").write(ctx.fold + "\n")
+        return super().fit(samples, y, ctx)
 
 
-def test_standardised_mse_and_target_statistics(samples):
-    from pain_lib.data.labels import frame_pspi
-    from pain_lib.experiments import StandardisedMSE, target_statistics
+def test_an_interrupted_run_resumes_at_the_first_unfinished_fold(unbc, crops, tmp_path):
+    recipe = Flaky(fail_flag=str(tmp_path / "flag"))
+    store = Store(tmp_path / "store")
+    with pytest.raises(Interrupted):
+        _cv(recipe, unbc, store=store, crops=crops)
+    res = _cv(recipe, unbc, store=store, crops=crops)
+    assert list(res.folds["resumed"]) == [True, False]
+    assert (tmp_path / "flag.fits").read_text().split() == ["group-kfold-2-0", "group-kfold-2-1"]  # fold 0 once
 
-    mean, std = target_statistics(samples)
-    pspi = np.concatenate([frame_pspi(s) for s in samples])
-    assert mean == pytest.approx(pspi.mean()) and std == pytest.approx(max(pspi.std(), 1e-3))
-    p, y = torch.tensor([1.0, 4.0, 0.0]), torch.tensor([0.0, 2.0, 0.0])
-    loss = StandardisedMSE(2.0)(p, y)
-    torch.testing.assert_close(loss, torch.nn.functional.mse_loss((p - 1) / 2, (y - 1) / 2))
+
+@pytest.mark.parametrize("damage", ["truncate-json", "truncate-npz", "truncate-pt", "garble-npz", "delete-pt"])
+def test_a_damaged_store_entry_is_named_discarded_and_recomputed(unbc, crops, tmp_path, damage):
+    recipe = toy.FixedRepresentation()
+    store = Store(tmp_path / "store")
+    first = _cv(recipe, unbc, store=store, crops=crops)
+    fold = first.folds["fold"].iloc[0]
+    kind, suffix = damage.split("-")
+    path = first.entry.file(f"{fold}.{suffix}")
+    data = path.read_bytes()
+    if kind == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "garble":
+        path.write_bytes(data[:-64] + bytes(64))
+    else:
+        path.unlink()
+    with pytest.warns(DamagedEntryWarning, match=path.name):
+        again = _cv(recipe, unbc, store=store, crops=crops)
+    assert list(again.folds["resumed"]) == [False, True]
+    np.testing.assert_allclose(again.folds["mse"], first.folds["mse"])
+
+
+@dataclass(frozen=True)
+class SlowCounting(Recipe):
+    name = "slow"
+    log: str = ""
+
+    def fit(self, samples, y, ctx):
+        with open(self.log, "a") as fh:
+            fh.write(ctx.fold + "\n")
+        time.sleep(0.5)
+        return Fitted({"mean": np.array(1.0)})
+
+    def predict(self, fitted, samples, y, ctx):
+        return {"y_true": np.ones(len(samples)), "y_pred": np.ones(len(samples)), "sample": np.arange(len(samples))}
+
+    def score(self, outputs):
+        return {"mse": float(np.mean((outputs["y_true"] - outputs["y_pred"]) ** 2))}
+
+
+def _run_slow(args):
+    log, store, root = args
+    samples = open_dataset("synth-unbc", root).samples
+    res = cross_validate(SlowCounting(log=log), samples, cv=CV, store=store, progress=False)
+    return res.folds["mse"].tolist()
+
+
+def test_two_runs_sharing_the_store_both_succeed_and_compute_each_fold_once(unbc, tmp_path):
+    args = (str(tmp_path / "log"), str(tmp_path / "store"), str(Path(unbc[0].frames[0]).parents[3]))
+    with mp.get_context("fork").Pool(2) as pool:
+        a, b = pool.map(_run_slow, [args, args])
+    assert a == b == [0.0, 0.0]
+    assert sorted((tmp_path / "log").read_text().split()) == ["group-kfold-2-0", "group-kfold-2-1"]
+
+
+# ---------------------------------------------------------------- per-epoch clips
+def test_consecutive_epochs_draw_different_clips_and_a_rerun_the_same(unbc, setup, crops):
+    bank = FrameBank.shared(size=16, cache_dir=crops)
+
+    def draws(seed):
+        b = ClipBatches(bank, unbc, clip_len=8, per_sample=2, batch_size=4, seed=seed,
+                        frame_targets=[np.zeros(s.n_frames) for s in unbc])
+        seen = []
+        for epoch in range(3):
+            b.set_epoch(epoch)
+            seen.append(b.frame_index.copy())
+        return seen
+
+    a, again, other = draws(0), draws(0), draws(1)
+    assert not np.array_equal(a[0], a[1]) and not np.array_equal(a[1], a[2])
+    assert all(np.array_equal(x, y) for x, y in zip(a, again))
+    assert not np.array_equal(a[0], other[0])
+
+
+def test_fit_draws_fresh_clips_every_epoch(unbc, crops):
+    bank = FrameBank.shared(size=16, cache_dir=crops)
+    batches = ClipBatches(bank, unbc, clip_len=8, per_sample=2, batch_size=4, seed=0,
+                          frame_targets=[np.zeros(s.n_frames) for s in unbc])
+    seen = []
+    original = batches._draw
+
+    def spy():
+        original()
+        seen.append(batches.frame_index.copy())
+
+    batches._draw = spy
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(1), torch.nn.Flatten(0))
+    net(next(iter(batches))[0])
+    fit(net, batches, loss_fn=torch.nn.MSELoss(), optimizer=make_sgd(net), epochs=3, device="cpu", progress=False)
+    assert len(seen) == 2 and not np.array_equal(seen[0], seen[1])  # epochs 1 and 2 redrew
+
+
+def test_clip_dataset_epochs_through_a_shuffled_loader(unbc, crops):
+    from pain_lib.data.clips import ClipDataset
+
+    ds = ClipDataset(unbc, clip_len=8, size=16, mode="random", clips_per_sample=1, cache_dir=crops, target="none")
+    loader = make_loader(ds, batch_size=4, shuffle=True, seed=0)
+    starts = []
+    for epoch in range(2):
+        from pain_lib.train import set_epoch
+
+        set_epoch(loader, epoch)
+        starts.append([int(ds.frame_indices(i)[0]) for i in range(len(ds))])
+    assert starts[0] != starts[1]
+
+
+# ---------------------------------------------------------------- noise bands
+def test_noise_bands_bracket_the_value_and_tell_real_differences(unbc, crops, tmp_path):
+    store = Store(tmp_path / "store")
+    good = _cv(toy.FixedRepresentation(steps=60), unbc, store=store, crops=crops)
+    same = _cv(toy.FixedRepresentation(steps=60), unbc, store=Store(tmp_path / "other"), crops=crops)
+    band = good.bootstrap(["mse"])["mse"]
+    assert band[0] <= good.summary()["mse"][0] <= band[1]
+    tie = compare(good, same, "mse")
+    assert tie.difference == 0 and tie.within_noise
+    worse = _cv(toy.FixedRepresentation(steps=0), unbc, store=store, crops=crops)  # untrained
+    cmp = compare(worse, good, "mse")
+    assert cmp.difference > 0
+    assert "outside the noise" in cmp.describe("untrained", "trained") or cmp.within_noise
+    per = good.per_subject("mse")
+    assert set(per.index) == {s.subject for s in unbc}
+
+
+# ---------------------------------------------------------------- one toy recipe of each shape
+def _twice(recipe, samples, y=None, **kw):
+    first = _cv(recipe, samples, y, **kw)
+    again = _cv(recipe, samples, y, **kw)
+    assert not first.folds["resumed"].any() and again.folds["resumed"].all()
+    np.testing.assert_equal(again.summary(), first.summary())  # NaN (undefined metric) equals NaN
+    return first
+
+
+def test_two_stream_recipe_with_a_fitted_analyzer(biovid, crops, tmp_path):
+    samples, y = select_task(biovid, "4-0")
+    res = _twice(toy.TwoStreamAnalyzer(), samples, y, store=Store(tmp_path / "s"), crops=crops)
+    assert 0 <= res.summary()["accuracy"][0] <= 1 and "auc" in res.metric_names
+
+
+def test_fixed_2d_representation_recipe(unbc, crops, tmp_path):
+    res = _twice(toy.FixedRepresentation(), unbc, store=Store(tmp_path / "s"), crops=crops)
+    assert np.isfinite(res.summary()["mse"][0])
+
+
+def test_pretext_then_fine_tune_across_two_datasets(unbc, biovid, crops, tmp_path):
+    samples = list(biovid) + list(unbc)
+    cv = CrossDataset(source=frozenset(s.sample_id for s in biovid), target_fraction=0.5)
+    store = Store(tmp_path / "s")
+    res = _twice(toy.PretextThenFineTune(), samples, store=store, crops=crops, cv=cv)
+    tested = {samples[i].subject for i in res.pooled()["sample"]}
+    assert tested and tested <= {s.subject for s in unbc}  # tested on the target only
+    assert len(tested) == 2 and res.folds["fine_tune_videos"].iloc[0] > 0
+    assert len(list((store.root / "stages").glob("toy-pretext-*.pt"))) == 1  # the stage is filed once
+
+
+def test_metric_learning_recipe_with_a_fitted_codebook(unbc, crops, tmp_path):
+    y = np.array([int(s.labels["max_pspi"] > 0) for s in unbc])
+    res = _twice(toy.CodebookHamming(), unbc, y, store=Store(tmp_path / "s"), crops=crops)
+    assert 0 <= res.summary()["accuracy"][0] <= 1
+
+
+def test_run_grid_reads_shared_configurations_from_the_store(unbc, crops, tmp_path):
+    store = Store(tmp_path / "store")
+    cells = [Cell("a", "x", toy.FixedRepresentation()), Cell("a", "y", toy.FixedRepresentation()),
+             Cell("b", "x", toy.FixedRepresentation(steps=10))]
+    table, results = run_grid(cells, unbc, cv=CV, store=store, cache_dir=crops, progress=False)
+    assert len([p for p in store.root.iterdir() if p.is_dir() and p.name != "stages"]) == 2
+    assert table.groupby("column")["reused"].first().to_dict() == {"x": False, "y": True}
+    assert {"row", "column", "metric", "value", "std", "lo", "hi", "n", "train_s", "reused"} <= set(table.columns)
+    v = table.set_index(["row", "column"])["value"]
+    assert v[("a", "x")] == v[("a", "y")]

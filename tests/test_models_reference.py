@@ -18,6 +18,9 @@ import torch
 
 from pain_lib.models import count_parameters, get_model, list_models
 
+#: the 3D video networks (the image family has its own tests)
+VIDEO_MODELS = [m for m in list_models() if m != "resnet2d"]
+
 
 @pytest.fixture(autouse=True)
 def _one_thread():
@@ -36,8 +39,8 @@ EXPECTED: dict[str, tuple[int, list[float]]] = {
     'inception3d': (52916, [-2.95241857e+00, -2.58142781e+00]),
     'r2plus1d': (132574, [2.82842712e-03, 5.14506642e-03]),
     'r3d': (131805, [-4.89030825e-03, -5.28994203e-03]),
-    'res3d': (145149, [2.11928645e-03, 2.08106101e-03]),
-    'scn': (507549, [8.17772307e-05, -1.30844989e-03]),
+    'res3d': (128861, [-2.33105235e-02, -1.64383296e-02]),
+    'scn': (491261, [-1.02813784e-02, -1.56087689e-02]),
     'vgg3d': (247717, [-1.26893610e-05, -1.26235036e-05]),
 }
 # --- END EXPECTED ---
@@ -53,7 +56,7 @@ def _outputs(name: str) -> tuple[int, list[float]]:
 
 
 def _record() -> None:
-    values = {name: _outputs(name) for name in list_models()}
+    values = {name: _outputs(name) for name in VIDEO_MODELS}
     lines = ["EXPECTED: dict[str, tuple[int, list[float]]] = {"]
     for name, (n, ys) in values.items():
         lines.append(f"    {name!r}: ({n}, [{', '.join(f'{y:.8e}' for y in ys)}]),")
@@ -69,10 +72,10 @@ def _record() -> None:
     path.write_text(text)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", VIDEO_MODELS)
 def test_seeded_tiny_model_matches_recorded_output(name):
     if os.environ.get("PAIN_LIB_ACCEPT") == "1":
-        if name == list_models()[0]:
+        if name == VIDEO_MODELS[0]:
             _record()
         pytest.skip("re-recorded reference values")
     if name not in EXPECTED:

@@ -46,7 +46,7 @@ def test_unknown_parameter_lists_valid_ones():
 @pytest.mark.parametrize(
     "given, match",
     [
-        ({"profile": "fast"}, "'profile': 'fast'; allowed: tiny, standard, paper"),
+        ({"profile": "fast"}, "'profile': 'fast'; allowed: tiny, standard, full, paper"),
         ({"seed": "1"}, "'seed' .* must be int, got '1'"),
         ({"seed": -2}, "'seed'"),
         ({"device": "gpu"}, "'device': 'gpu'; allowed: auto, cpu"),

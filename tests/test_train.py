@@ -1,8 +1,6 @@
-"""The general training loop, prediction, checkpoints, cross-validation resume, determinism."""
+"""The general training loop, prediction, checkpoints, per-epoch draws, early stopping, determinism."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -13,11 +11,9 @@ from torch.utils.data import Dataset, TensorDataset
 from pain_lib.config import get_profile
 from pain_lib.models import get_model
 from pain_lib.train import (
-    cross_validate,
     default_step,
     fit,
     load_checkpoint,
-    load_fold_outputs,
     make_loader,
     make_sgd,
     make_step,
@@ -202,61 +198,59 @@ def test_fit_resumes_from_its_epoch_checkpoint(tmp_path):
     assert hist.train_loss.iloc[2] < hist.train_loss.iloc[0]
 
 
-# ---------------------------------------------------------------- cross-validation
-FOLDS = [{"name": f"subject-{i}", "seed": i} for i in range(3)]
+# ---------------------------------------------------------------- epochs and early stopping
+class EpochClips(Dataset):
+    """Records which random draw each epoch used, the way ClipDataset does (set_epoch)."""
+
+    def __init__(self):
+        self.epoch, self.seen = 0, []
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        rng = np.random.default_rng([0, self.epoch, i])
+        self.seen.append((self.epoch, float(rng.random())))
+        return torch.randn(6), torch.tensor(0.0)
 
 
-class Interrupted(RuntimeError):
-    pass
+def test_every_epoch_tells_a_shuffled_loader_dataset_its_epoch():
+    """The per-epoch clip bug: with shuffle=True the loader's sampler (a RandomSampler) has no
+    set_epoch, so the dataset must be told -- else every epoch draws the same clips."""
+    ds = EpochClips()
+    model = LinearReg()
+    fit(model, make_loader(ds, batch_size=4, shuffle=True, seed=0), loss_fn=nn.MSELoss(), optimizer=make_sgd(model),
+        epochs=3, device="cpu", progress=False)
+    assert sorted({e for e, _ in ds.seen}) == [0, 1, 2]
 
 
-def _cv(tmp_path, trained, fail_on=None, config=None):
-    ds = _clips(8)
+def test_early_stopping_restores_the_best_epoch(tmp_path):
+    ds = _linear_problem(64)
+    val = _linear_problem(32, seed=1)
+    torch.manual_seed(0)
+    model = LinearReg()
+    losses = iter([3.0, 1.0, 2.0, 2.5, 2.6, 2.7, 2.8])
+    states = []
 
-    def train_fn(fold):
-        if fold["name"] == fail_on:
-            raise Interrupted("simulated interruption")
-        trained.append(fold["name"])
-        torch.manual_seed(fold["seed"])
-        model = get_model("res3d", depth=26, base_width=2)
-        hist = fit(model, make_loader(ds, batch_size=4), loss_fn=nn.MSELoss(), optimizer=make_sgd(model), epochs=1,
-                   device="cpu", progress=False)
-        return model, {"final_train_loss": float(hist.train_loss.iloc[-1])}
+    def val_fn(m):
+        states.append({k: v.clone() for k, v in m.state_dict().items()})
+        return next(losses)
 
-    def eval_fn(model, fold):
-        pred, y = predict(model, make_loader(ds, batch_size=8), device="cpu", return_targets=True)
-        return {"mse": float(np.mean((pred - y) ** 2)), "pred": pred}
-
-    return cross_validate(FOLDS, train_fn=train_fn, eval_fn=eval_fn, checkpoint_dir=tmp_path / "ck",
-                          progress=False, config=config or {"profile": "tiny", "lr": 0.01})
-
-
-def test_cross_validate_resume_skips_finished_folds(tmp_path):
-    trained: list[str] = []
-    with pytest.raises(Interrupted):
-        _cv(tmp_path, trained, fail_on="subject-2")
-    assert trained == ["subject-0", "subject-1"]
-    assert sorted(p.name for p in (tmp_path / "ck").glob("*.json")) == ["subject-0.json", "subject-1.json"]
-    trained.clear()
-    df = _cv(tmp_path, trained)
-    assert trained == ["subject-2"]  # finished folds were not retrained
-    assert list(df.fold) == ["subject-0", "subject-1", "subject-2"]
-    assert list(df.resumed) == [True, True, False]
-    assert {"mse", "final_train_loss", "seconds"} <= set(df.columns)
-    assert df.attrs["outputs"]["subject-0"]["pred"].shape == (8,)
-    rec = json.loads((tmp_path / "ck" / "subject-1.json").read_text())
-    assert rec["config"] == {"profile": "tiny", "lr": 0.01}
-    # the per-fold checkpoint alone rebuilds the model and reproduces the stored predictions
-    model, payload = load_checkpoint(tmp_path / "ck" / "subject-0.pt")
-    assert payload["model_name"] == "res3d" and payload["config"]["profile"] == "tiny"
-    ds = _clips(8)
-    pred = predict(model, make_loader(ds, batch_size=8), device="cpu")
-    np.testing.assert_allclose(pred, load_fold_outputs(tmp_path / "ck", "subject-0")["pred"], rtol=1e-5, atol=1e-6)
-    # a changed config recomputes instead of silently reusing stale folds
-    trained.clear()
-    with pytest.warns(UserWarning, match="different config"):
-        _cv(tmp_path, trained, config={"profile": "tiny", "lr": 0.1})
-    assert trained == ["subject-0", "subject-1", "subject-2"]
+    hist = fit(model, make_loader(ds, batch_size=8), loss_fn=nn.MSELoss(), optimizer=make_sgd(model, lr=0.05),
+               epochs=7, device="cpu", progress=False, val_fn=val_fn, patience=2)
+    assert list(hist["epoch"]) == [1, 2, 3, 4]  # stopped 2 epochs after the best (epoch 2)
+    assert hist.attrs["best_epoch"] == 2
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, states[1][k])
+    assert "val_loss" in hist
+    # a validation loader works the same way (its mean loss is the criterion)
+    other = LinearReg()
+    hist = fit(other, make_loader(ds, batch_size=8), loss_fn=nn.MSELoss(), optimizer=make_sgd(other),
+               epochs=2, device="cpu", progress=False, val_loader=make_loader(val, batch_size=8), patience=5)
+    assert hist["val_loss"].notna().all()
 
 
 def test_precise_bn_replaces_running_stats_with_the_average_over_batches():

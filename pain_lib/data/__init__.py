@@ -30,7 +30,6 @@ from .video import read_clip, read_images, read_video, video_info
 __all__ = [
     "DATASET_READERS",
     "open_dataset",
-    "open_real_or_synthetic",
     "Sample",
     "Truth",
     "PainDataset",
@@ -64,12 +63,12 @@ DATASET_READERS: dict[str, type[PainDataset]] = {
 }
 
 
-def open_dataset(name: str, root: str | Path | None = None, **options: Any) -> PainDataset:
-    """Open dataset ``name`` at ``root``.
+def open_dataset(name: str, root: str | Path, **options: Any) -> PainDataset:
+    """Open dataset ``name`` (a real dataset or a synthetic flavour, in the real layout) at ``root``.
 
-    ``options`` go to the reader (e.g. ``part="posed"`` for BioVid, ``fps=`` for UNBC).
-    For a ``synth-*`` name, ``root=None`` generates / reuses the default synthetic set
-    (options ``scale`` -- default ``"standard"`` -- and ``seed``).
+    ``options`` go to the reader (e.g. ``part="posed"`` for BioVid, ``fps=`` for UNBC). To open
+    (and generate on first use) the default synthetic set of a flavour, use
+    :func:`pain_lib.synth.open_synthetic`.
     """
     try:
         reader = DATASET_READERS[name]
@@ -80,19 +79,7 @@ def open_dataset(name: str, root: str | Path | None = None, **options: Any) -> P
             raise DataLayoutError(
                 f"dataset {name!r} is licensed and not shipped: pass root= (the folder where you "
                 f"unpacked it; see data_manifests/{name}.yaml), or use 'synth-{name}'")
-        from .. import synth
-
-        root = synth.ensure(name, options.pop("scale", "standard"), seed=options.pop("seed", 0))
-    else:
-        options.pop("scale", None)
-        options.pop("seed", None)
+        raise DataLayoutError(
+            f"dataset {name!r} needs root=; pain_lib.synth.open_synthetic({name!r}, scale) generates "
+            f"(once) and opens the default synthetic set")
     return reader(Path(root), **options)
-
-
-def open_real_or_synthetic(name: str, root: str | Path | None, *, scale: str, seed: int = 0,
-                           **options: Any) -> PainDataset:
-    """The real dataset ``name`` (``unbc`` / ``biovid`` / ``mint``) at ``root``, or -- when
-    ``root`` is empty -- its look-alike ``synth-<name>`` at ``scale`` (generated if needed)."""
-    if root is not None and str(root) != "":
-        return open_dataset(name, root, **options)
-    return open_dataset(f"synth-{name}", None, scale=scale, seed=seed, **options)

@@ -23,17 +23,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .errors import CorruptMediaError, DataLayoutError
+
 __all__ = ["Sample", "DataLayoutError", "CorruptMediaError", "PainDataset", "Truth", "TRUTH_DIR"]
 
 TRUTH_DIR = "synth_truth"
-
-
-class DataLayoutError(ValueError):
-    """The folder tree does not match the dataset's layout (message names the first mismatch)."""
-
-
-class CorruptMediaError(DataLayoutError):
-    """A video or image file cannot be decoded (message names the file)."""
 
 
 @dataclass
@@ -75,6 +69,16 @@ class Sample:
 
             self.meta["n_frames"] = video_info(self.video)["n_frames"]
         return int(self.meta["n_frames"])
+
+    def __fingerprint__(self) -> dict:
+        """What identifies this sample's content for :func:`pain_lib.fingerprint.fingerprint`:
+        id, subject, labels, and name, size and modification time of every media file."""
+        stats = self.__dict__.get("_media_stats")
+        if stats is None:  # once per process: UNBC has ~50,000 frame files
+            files = [self.video] if self.video is not None else list(self.frames or [])
+            stats = [(Path(f).name, *((st := Path(f).stat()).st_size, st.st_mtime_ns)) for f in files]
+            self.__dict__["_media_stats"] = stats
+        return {"id": self.sample_id, "subject": self.subject, "labels": self.labels, "media": stats}
 
     def __repr__(self) -> str:
         kind = f"video={self.video.name}" if self.video is not None else f"frames={len(self.frames or [])}"

@@ -1,7 +1,7 @@
 """Video and image-sequence IO through OpenCV, always returning RGB.
 
 Layouts: a clip is ``(T, H, W, 3)`` uint8 RGB.  OpenCV decodes BGR; every function here
-converts.  Unreadable inputs raise :class:`~pain_lib.data.base.CorruptMediaError` naming
+converts.  Unreadable inputs raise :class:`~pain_lib.data.errors.CorruptMediaError` naming
 the file (truncated mp4, missing/corrupt image, empty sequence).
 """
 
@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from .base import CorruptMediaError, Sample
+from .errors import CorruptMediaError
+
+if TYPE_CHECKING:
+    from .base import Sample
 
 __all__ = ["read_clip", "read_video", "read_images", "read_image", "iter_video", "video_info"]
 

@@ -8,11 +8,12 @@ Pick models by name::
 
 Every model is a :class:`VideoNet` (``forward_features`` / ``forward_head``); see
 :mod:`pain_lib.models.zoo` for the builders and their fidelity notes, :mod:`.analysis` for
-parameter counts and Table-3-style descriptions, :mod:`.transfer` for the SCN paper's
-cross-architecture knowledge transfer (2D ResNet -> 3D network).
+parameter counts and Table-3-style descriptions, and :mod:`.resnet2d` for the SCN paper's
+cross-architecture knowledge transfer's 2D ResNet counterpart (:mod:`.resnet2d`).
 """
 
-from . import zoo as _zoo  # noqa: F401  (registers the builders)
+from . import resnet2d as _resnet2d  # noqa: F401  (registers the builders)
+from . import zoo as _zoo  # noqa: F401
 from .analysis import (
     analytic_parameter_count,
     count_parameters,
@@ -23,14 +24,6 @@ from .analysis import (
 from .blocks import BasicBlock, Bottleneck, ConvBNReLU, InceptionBlock, PlainBlock
 from .layers import conv2plus1d, conv2plus1d_midplanes, conv3d, kernel_thw, paper_kernel
 from .registry import COMMON_ARGS, get_model, list_models, model_args, model_builder, register_model
-from .transfer import (
-    TransferPairDataset,
-    TransferPairModel,
-    TransferPairSampler,
-    load_2d_backbone,
-    pretrain_2d_identity,
-    transfer_step,
-)
 from .video_net import HEADS, Head, Stage, Stem, VideoNet, conv_stem, init_weights
 from .zoo import BOTTLENECK_LAYERS, DEPTH_ALIASES, SCN_TEMPORAL_DEPTHS, bottleneck_plan
 
@@ -67,10 +60,4 @@ __all__ = [
     "analytic_parameter_count",
     "parameter_count_table",
     "describe_architecture",
-    "TransferPairSampler",
-    "TransferPairDataset",
-    "TransferPairModel",
-    "transfer_step",
-    "load_2d_backbone",
-    "pretrain_2d_identity",
 ]

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from .blocks import pointwise_pair
 from .registry import COMMON_ARGS, get_model, model_args
 from .zoo import BottleneckPlan, bottleneck_plan
 
@@ -56,15 +57,15 @@ def _plan_count(plan: BottleneckPlan, head: str, num_outputs: int, head_hidden: 
     c = plan.stem_channels
     for stage in plan.stages:
         kw = stage.block_kwargs
-        p, s = kw["pointwise_temporal"], kw["spatial_size"]
+        (p1, p2), s = pointwise_pair(kw["pointwise_temporal"]), kw["spatial_size"]
         tds = kw["temporal_depths"]
         ratios = kw["branch_widths"] or (1.0,) * len(tds)
         for j, w in enumerate(stage.widths):
             out = plan.expansion * w
             bws = [max(1, round(w * r)) for r in ratios]
-            total += _conv(c, w, (p, 1, 1)) + _bn(w)
+            total += _conv(c, w, (p1, 1, 1)) + _bn(w)
             total += sum(_conv(w, b, (t, s, s)) + _bn(b) for t, b in zip(tds, bws))
-            total += _conv(sum(bws), out, (p, 1, 1)) + _bn(out)
+            total += _conv(sum(bws), out, (p2, 1, 1)) + _bn(out)
             stride = stage.stride if j == 0 else (1, 1, 1)
             if c != out or any(x != 1 for x in stride):
                 total += _conv(c, out, (1, 1, 1)) + _bn(out)
@@ -81,8 +82,8 @@ def analytic_parameter_count(name: str, **cfg: Any) -> int:
     """Parameter count of a ``res3d`` / ``scn`` configuration from arithmetic alone (no modules).
 
     Takes the same keyword arguments as the builder. Per bottleneck block with input ``c``,
-    width ``w``, branch widths ``b_k``, pointwise kernel ``1×1×p`` and branch kernels
-    ``s×s×t_k``: ``p·c·w + Σ_k s²·t_k·w·b_k + p·(Σ_k b_k)·4w`` weights, ``2·`` channels per
+    width ``w``, branch widths ``b_k``, pointwise kernels ``1×1×p₁`` and ``1×1×p₂`` and branch
+    kernels ``s×s×t_k``: ``p₁·c·w + Σ_k s²·t_k·w·b_k + p₂·(Σ_k b_k)·4w`` weights, ``2·`` channels per
     BatchNorm, plus ``c·4w`` (+BN) for a projection shortcut; stem ``3·7·7·C_in·w₀``; head
     ``C·n + n``.
     """

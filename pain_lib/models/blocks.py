@@ -26,7 +26,7 @@ import torch.nn as nn
 
 from .layers import conv3d, paper_kernel, same_padding, triple
 
-__all__ = ["Bottleneck", "BasicBlock", "PlainBlock", "InceptionBlock", "ConvBNReLU", "projection_shortcut"]
+__all__ = ["pointwise_pair", "Bottleneck", "BasicBlock", "PlainBlock", "InceptionBlock", "ConvBNReLU", "projection_shortcut"]
 
 
 class ConvBNReLU(nn.Sequential):
@@ -66,6 +66,17 @@ def projection_shortcut(in_channels: int, out_channels: int, stride: Sequence[in
     )
 
 
+def pointwise_pair(pointwise_temporal: int | Sequence[int]) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(1, 3) -> (1, 3)``: temporal kernels of a bottleneck's first and last
+    pointwise convolutions."""
+    if isinstance(pointwise_temporal, int):
+        return (pointwise_temporal, pointwise_temporal)
+    pw = tuple(int(t) for t in pointwise_temporal)
+    if len(pw) != 2:
+        raise ValueError(f"pointwise_temporal must be one int or (first, last), got {pointwise_temporal!r}")
+    return pw  # type: ignore[return-value]
+
+
 def _needs_projection(in_channels: int, out_channels: int, stride: Sequence[int]) -> bool:
     return in_channels != out_channels or any(s != 1 for s in triple(stride))
 
@@ -91,8 +102,8 @@ class Bottleneck(nn.Module):
         spatial_size: ``s`` of the parallel convs; odd (paper: 3).
         branch_widths: channel multipliers ``r_k`` of the branches (default ``1.0`` each: every
             branch has ``width`` channels, as Table 3 prints; Sec. 3.1 says the ``S_k`` may differ).
-        pointwise_temporal: ``p`` of the first/last ``1×1×p`` convs (paper: 3; 1 gives the
-            2D-ResNet-style ``1×1×1``).
+        pointwise_temporal: ``p`` of the first and last ``1×1×p`` convs, one value for both or
+            ``(p_first, p_last)`` (the paper prints 3 for both; 1 gives the 2D-ResNet ``1×1×1``).
         expansion: output channels = ``expansion · width`` (paper: 4).
     """
 
@@ -105,14 +116,15 @@ class Bottleneck(nn.Module):
         temporal_depths: Sequence[int] = (3,),
         spatial_size: int = 3,
         branch_widths: Sequence[float] | None = None,
-        pointwise_temporal: int = 3,
+        pointwise_temporal: int | Sequence[int] = 3,
         expansion: int = 4,
     ) -> None:
         super().__init__()
         temporal_depths = tuple(int(t) for t in temporal_depths)
         if not temporal_depths:
             raise ValueError("temporal_depths must name at least one temporal depth")
-        for k in (*temporal_depths, spatial_size, pointwise_temporal):
+        pw = pointwise_pair(pointwise_temporal)
+        for k in (*temporal_depths, spatial_size, *pw):
             if k < 1 or k % 2 == 0:
                 raise ValueError(
                     f"kernel sizes must be odd and >= 1 (got temporal_depths={temporal_depths}, "
@@ -125,17 +137,16 @@ class Bottleneck(nn.Module):
             )
         self.stride = triple(stride)
         self.temporal_depths, self.spatial_size = temporal_depths, int(spatial_size)
-        self.pointwise_temporal = int(pointwise_temporal)
+        self.pointwise_temporal = pw
         self.width = width
         self.branch_channels = tuple(max(1, round(width * r)) for r in ratios)
         self.out_channels = expansion * width
-        pk = (self.pointwise_temporal, 1, 1)
-        self.conv1 = ConvBNReLU(in_channels, width, pk)
+        self.conv1 = ConvBNReLU(in_channels, width, (pw[0], 1, 1))
         self.branches = nn.ModuleList(
             ConvBNReLU(width, c, (t, spatial_size, spatial_size), self.stride)
             for t, c in zip(temporal_depths, self.branch_channels)
         )
-        self.conv2 = ConvBNReLU(sum(self.branch_channels), self.out_channels, pk, relu=False)
+        self.conv2 = ConvBNReLU(sum(self.branch_channels), self.out_channels, (pw[1], 1, 1), relu=False)
         self.bn_last = self.conv2[-1]
         self.shortcut = (
             projection_shortcut(in_channels, self.out_channels, self.stride)
@@ -151,12 +162,12 @@ class Bottleneck(nn.Module):
         return self.relu(y + self.shortcut(x))
 
     def describe(self) -> str:
-        pk = paper_kernel((self.pointwise_temporal, 1, 1))
+        first, last = (paper_kernel((t, 1, 1)) for t in self.pointwise_temporal)
         ks = "; ".join(paper_kernel((t, self.spatial_size, self.spatial_size)) for t in self.temporal_depths)
         widths = sorted(set(self.branch_channels))
         bw = str(widths[0]) if len(widths) == 1 else "/".join(str(c) for c in self.branch_channels)
         mid = f"[{ks}], {bw}"
-        return f"[{pk}], {self.width}; {mid}; [{pk}], {self.out_channels}"
+        return f"[{first}], {self.width}; {mid}; [{last}], {self.out_channels}"
 
 
 class BasicBlock(nn.Module):

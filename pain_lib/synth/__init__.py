@@ -151,3 +151,24 @@ def ensure(flavour: str, scale: str, root: Path | None = None, *, seed: int = 0,
 
 
 __all__ += ["SCALES", "ScaleParams", "get_scale"]
+
+
+def open_synthetic(flavour: str, scale: str = "standard", *, seed: int = 0, **options):
+    """The default synthetic set of ``flavour`` at ``scale`` (generated on first use), opened
+    with the real dataset's reader; ``options`` go to the reader."""
+    from ..data import open_dataset
+
+    return open_dataset(flavour, ensure(flavour, scale, seed=seed), **options)
+
+
+def open_real_or_synthetic(name: str, root, *, scale: str, seed: int = 0, **options):
+    """The real dataset ``name`` (``unbc`` / ``biovid`` / ``mint``) at ``root``, or -- when
+    ``root`` is empty -- its look-alike ``synth-<name>`` at ``scale`` (generated if needed)."""
+    from ..data import open_dataset
+
+    if root is not None and str(root) != "":
+        return open_dataset(name, root, **options)
+    return open_synthetic(f"synth-{name}", scale, seed=seed, **options)
+
+
+__all__ += ["open_synthetic", "open_real_or_synthetic"]

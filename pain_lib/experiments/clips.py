@@ -1,0 +1,301 @@
+"""Clip-network recipes: a registered 3D network trained on face clips of a training fold.
+
+::
+
+    setup = ClipSetup.from_profile(run.profile)
+    recipe = ClipRecipe("scn", {"depth": 26, "base_width": 8}, setup)          # frame PSPI regression
+    res = cross_validate(recipe, samples, cv="group-kfold:3", store=run.experiment_dir, device=run.device)
+
+Tasks
+-----
+``"pspi"``      frame-level PSPI regression (UNBC): a clip's target is the PSPI of its centre
+                frame; evaluation slides clips ``eval_hop`` frames apart over each test sequence
+                and scores every centre frame: MSE, MAE, PCC and AUC (ROC AUC of the predicted
+                intensity for pain = PSPI > 0, the library's reading of the SCN paper's "AUC").
+``"classify"``  video-level classification (BioVid classes / class pairs; ``y`` = one label per
+                sample): the logits of a video's sliding clips are averaged; accuracy, and AUC for
+                two classes.
+
+Training (:meth:`ClipRecipe.fit`): SGD (momentum 0.9, weight decay 1e-4), the learning rate
+divided by 10 every ``lr_step`` epochs, up to ``epochs`` epochs; with ``patience`` > 0 the
+``val_subjects`` training subjects are held out, their validation loss is measured after every
+epoch, training stops after ``patience`` epochs without improvement and the best epoch's weights
+are kept. Regression trains on standardised targets (the head maps its output back with the
+training frames' PSPI mean and standard deviation). Finally the BatchNorm statistics are
+recomputed with the final weights (precise BN). Every clip is drawn from a
+:class:`~pain_lib.data.bank.FrameBank` on the training device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .. import metrics
+from ..config import Profile
+from ..data.bank import ClipBatches, FrameBank
+from ..data.base import Sample
+from ..data.labels import frame_pspi
+from ..models import get_model
+from ..train import evaluate_loss, fit, make_sgd, make_step, make_step_lr, precise_bn, predict
+from .recipe import FitContext, Fitted, Recipe, filled_cfg
+
+__all__ = ["ClipSetup", "ClipRecipe", "StandardisedMSE", "TASKS", "head_config", "target_statistics",
+           "continuous_trace", "to_memory_format", "clip_batches", "bank_for", "validation_split"]
+
+TASKS = ("pspi", "classify")
+
+
+@dataclass(frozen=True)
+class ClipSetup:
+    """Input geometry and training schedule of a clip experiment (defaults: the profile's)."""
+
+    clip_len: int
+    size: int
+    stride: int
+    epochs: int
+    batch_size: int
+    lr: float
+    amp: bool
+    #: random training clips drawn per sample and epoch
+    clips_per_sample: int = 4
+    #: frames between consecutive evaluation clips of a test sequence
+    eval_hop: int = 4
+    #: SGD step schedule: lr / 10 every ``lr_step`` epochs (paper: 10)
+    lr_step: int = 10
+    #: early stopping: epochs without a better validation loss before stopping (0: off)
+    patience: int = 0
+    #: training subjects held out for the validation loss (used only with ``patience``)
+    val_subjects: int = 0
+    crop: str = "auto"
+    #: run the network in channels-last (NDHWC) memory layout: faster 3D convolutions on CPUs
+    #: (oneDNN) and tensor cores; the numbers are the same
+    channels_last: bool = True
+    #: recompute activations in the backward pass (paper-size networks at batch 64 on one GPU)
+    grad_checkpointing: bool = False
+    #: training clips whose BatchNorm statistics replace the running averages after training
+    precise_bn_clips: int = 64
+
+    @classmethod
+    def from_profile(cls, profile: Profile, **overrides: Any) -> ClipSetup:
+        """The profile's clip geometry and schedule (fields of the same name), then ``overrides``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        mapped = {"size": profile.image_size, "stride": profile.temporal_stride}
+        base = {f: getattr(profile, f) for f in names if hasattr(profile, f)}
+        base.update({k: v for k, v in mapped.items()})
+        return cls(**{**base, **overrides})
+
+    def replace(self, **changes: Any) -> ClipSetup:
+        return dataclasses.replace(self, **changes)
+
+
+def head_config(task: str, n_classes: int = 1) -> dict[str, Any]:
+    """Builder arguments of the output head for a task."""
+    if task == "pspi":
+        return {"head": "regression", "num_outputs": 1}
+    return {"head": "classification", "num_outputs": n_classes}
+
+
+def target_statistics(samples: Sequence[Sample]) -> tuple[float, float]:
+    """Mean and standard deviation of the frame PSPI of ``samples`` (std floored at 1e-3, so a
+    training set without pain still gives a usable scale)."""
+    pspi = np.concatenate([frame_pspi(s) for s in samples]).astype(float)
+    return float(pspi.mean()), float(max(pspi.std(), 1e-3))
+
+
+class StandardisedMSE(nn.Module):
+    """``MSE(prediction, target) / std**2``: the mean squared error of standardised targets,
+    computed on predictions and targets in their own units."""
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        self.scale = 1.0 / float(std) ** 2
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.mse_loss(prediction, target) * self.scale
+
+
+def to_memory_format(net: nn.Module, setup: ClipSetup) -> nn.Module:
+    """``net`` in the memory layout of ``setup`` (channels-last 3D weights make every
+    convolution pick the NDHWC kernels, the layout the frame bank's clips already have)."""
+    return net.to(memory_format=torch.channels_last_3d) if setup.channels_last else net
+
+
+def bank_for(samples: Sequence[Sample], setup: ClipSetup, device: torch.device | str, cache_dir=None) -> FrameBank:
+    """The process-wide :class:`FrameBank` for ``setup``'s crop size on ``device`` -- or on the
+    CPU when the samples' frames would take more than 40 % of the GPU's free memory (then each
+    batch is copied to the GPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        need = sum(s.n_frames for s in samples) * setup.size * setup.size * 3
+        free, _ = torch.cuda.mem_get_info(device)
+        if need > 0.4 * free:
+            device = torch.device("cpu")
+    return FrameBank.shared(size=setup.size, crop=setup.crop, cache_dir=cache_dir, device=device)
+
+
+def clip_batches(samples: Sequence[Sample], setup: ClipSetup, *, device: torch.device | str, cache_dir=None,
+                 train: bool, y: Sequence[Any] | None = None, task: str = "pspi", seed: int = 0,
+                 hop: int | None = None, batch_size: int | None = None) -> ClipBatches:
+    """Training (``train=True``: random clips, redrawn every epoch) or evaluation (sliding
+    windows ``hop`` apart, default ``setup.eval_hop``) batches of ``samples`` with the targets of
+    ``task``: the centre frame's PSPI, or the sample's label ``y``."""
+    bank = bank_for(samples, setup, device, cache_dir)
+    targets = {"frame_targets": [frame_pspi(s) for s in samples]} if task == "pspi" else {
+        "labels": np.asarray(y, np.int64)}
+    geometry = {"per_sample": setup.clips_per_sample} if train else {"hop": setup.eval_hop if hop is None else hop}
+    bs = batch_size or (setup.batch_size if train else max(setup.batch_size, 16))
+    return ClipBatches(bank, samples, clip_len=setup.clip_len, stride=setup.stride, batch_size=bs, seed=seed,
+                       drop_last=train and setup.clips_per_sample * len(samples) > bs, **geometry, **targets)
+
+
+def validation_split(samples: Sequence[Sample], n_subjects: int, seed: int) -> tuple[list[int], list[int]]:
+    """Indices ``(train, validation)``: ``n_subjects`` training subjects (drawn with ``seed``) held
+    out for early stopping; none when fewer than ``n_subjects + 2`` subjects remain."""
+    subjects = sorted({s.subject for s in samples})
+    if n_subjects <= 0 or len(subjects) < n_subjects + 2:
+        return list(range(len(samples))), []
+    rng = np.random.default_rng([seed, 7])
+    held = {subjects[i] for i in rng.permutation(len(subjects))[:n_subjects]}
+    train = [i for i, s in enumerate(samples) if s.subject not in held]
+    val = [i for i, s in enumerate(samples) if s.subject in held]
+    return train, val
+
+
+def _first_output(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A regression network's (B,) intensity (its head may return (B, 1))."""
+    return model(x).reshape(len(x), -1)[:, 0]
+
+
+_regression_step = make_step(forward=_first_output)
+_classification_step = make_step()
+
+
+@dataclass(frozen=True)
+class ClipRecipe(Recipe):
+    """A registered 3D network (``model`` with builder arguments ``cfg``; the head comes from the
+    task) trained on clips of the training fold (see the module docstring)."""
+
+    model: str
+    cfg: Mapping[str, Any] = field(default_factory=dict)
+    setup: ClipSetup | None = None
+    task: str = "pspi"
+    #: classes of a ``classify`` task (the number of distinct labels of the whole dataset)
+    n_classes: int = 1
+
+    name = "clip"
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; tasks: {', '.join(TASKS)}")
+        if self.setup is None:
+            raise TypeError("ClipRecipe needs setup=ClipSetup.from_profile(run.profile)")
+        if self.task == "classify" and self.n_classes < 2:
+            raise ValueError("a classify task needs n_classes >= 2 (the number of classes of the dataset)")
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["cfg"] = filled_cfg(self.model, self.cfg)
+        return ident
+
+    def label(self) -> str:
+        return self.model
+
+    def build(self) -> nn.Module:
+        """The untrained network with the task's head, in the setup's memory layout."""
+        net = get_model(self.model, **dict(self.cfg), **head_config(self.task, self.n_classes))
+        if self.setup.grad_checkpointing and hasattr(net, "set_grad_checkpointing"):
+            net.set_grad_checkpointing(True)
+        return to_memory_format(net, self.setup)
+
+    def initial_state(self, samples: Sequence[Sample], y: np.ndarray | None,
+                      ctx: FitContext) -> tuple[dict | None, dict[str, Any]]:
+        """Weights to start from (all but the head's are loaded; ``None``: the library's
+        initialisation) and facts about them for the fold's record. Subclasses return pre-trained
+        weights (e.g. the SCN paper's knowledge transfer)."""
+        return None, {}
+
+    def _loss(self, samples: Sequence[Sample]) -> tuple[nn.Module, Any, float | None, float | None]:
+        if self.task == "pspi":
+            mean, std = target_statistics(samples)
+            return StandardisedMSE(std), _regression_step, mean, std
+        return nn.CrossEntropyLoss(), _classification_step, None, None
+
+    def initialised(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> tuple[nn.Module, dict]:
+        """The network before training: built, then every tensor of :meth:`initial_state` loaded
+        except the head's (the head is new for the task)."""
+        torch.manual_seed(ctx.seed)
+        net = self.build()
+        init, init_info = self.initial_state(samples, y, ctx)
+        if init is not None:
+            own = net.state_dict()
+            usable = {k: v for k, v in init.items()
+                      if k in own and own[k].shape == v.shape and not k.startswith("head.")}
+            net.load_state_dict(usable, strict=False)
+            init_info = {**init_info, "init_tensors": len(usable)}
+        return net, init_info
+
+    def fit(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> Fitted:
+        setup = self.setup
+        net, init_info = self.initialised(samples, y, ctx)
+        torch.manual_seed(ctx.seed)
+        tr, va = validation_split(samples, setup.val_subjects if setup.patience else 0, ctx.seed)
+        train = [samples[i] for i in tr]
+        y_tr = None if y is None else np.asarray(y)[tr]
+        loss, step, mean, std = self._loss(train)
+        if mean is not None:
+            net.head.set_target_scale(mean, std)
+        common = {"device": ctx.device, "cache_dir": ctx.cache_dir, "task": self.task, "seed": ctx.seed}
+        batches = clip_batches(train, setup, train=True, y=y_tr, **common)
+        val_fn = None
+        if va:
+            val = clip_batches([samples[i] for i in va], setup, train=False,
+                               y=None if y is None else np.asarray(y)[va], **common)
+            val_fn = lambda m: evaluate_loss(m, val, loss_fn=loss, device=ctx.device, step_fn=step,  # noqa: E731
+                                             amp=setup.amp)
+        opt = make_sgd(net, lr=setup.lr)
+        history = fit(net, batches, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
+                      epochs=setup.epochs, device=ctx.device, amp=setup.amp, step_fn=step, val_fn=val_fn,
+                      patience=setup.patience, progress=False, checkpoint=ctx.checkpoint)
+        precise_bn(net, batches, ctx.device, max_batches=-(-setup.precise_bn_clips // setup.batch_size))
+        ctx.inputs.update({f"faces:{k}": v for k, v in batches.bank.digests.items()
+                           if k in {s.sample_id for s in samples}})
+        info = {"epochs": int(len(history)), "best_epoch": int(history.attrs.get("best_epoch", len(history))),
+                "final_train_loss": float(history["train_loss"].iloc[-1]),
+                "train_clips": int(len(batches.positions)), "val_subjects": len({samples[i].subject for i in va}),
+                **init_info}
+        return Fitted(net, history, info)
+
+    def predict(self, fitted: Fitted, samples: Sequence[Sample], y: np.ndarray | None,
+                ctx: FitContext) -> dict[str, np.ndarray]:
+        net = to_memory_format(fitted.model, self.setup)
+        batches = clip_batches(samples, self.setup, train=False, y=y, device=ctx.device, cache_dir=ctx.cache_dir,
+                               task=self.task, seed=ctx.seed)
+        pred, target = predict(net, batches, ctx.device, amp=self.setup.amp, return_targets=True)
+        if self.task == "pspi":
+            return {"y_true": target.astype(np.float32), "y_pred": pred.reshape(len(pred), -1)[:, 0],
+                    "sample": batches.positions.copy(), "frame": batches.centre_frames().copy()}
+        vids = np.unique(batches.positions)
+        logits = np.stack([pred[batches.positions == v].mean(0) for v in vids])
+        return {"y_true": np.asarray(y)[vids], "y_score": logits.astype(np.float32), "sample": vids}
+
+    def score(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+        if self.task == "pspi":
+            return metrics.regression_metrics(np.asarray(outputs["y_true"], float), np.asarray(outputs["y_pred"], float))
+        return metrics.classification_metrics(outputs["y_true"], outputs["y_score"])
+
+
+def continuous_trace(net: nn.Module, sample: Sample, setup: ClipSetup, device: torch.device | str = "cpu",
+                     *, cache_dir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame-by-frame PSPI estimate of one sequence: clips slide by one frame and each predicts
+    its centre frame. Returns ``(frames, truth, prediction)``."""
+    device = torch.device(device)
+    batches = clip_batches([sample], setup, train=False, hop=1, device=device, cache_dir=cache_dir)
+    pred, y = predict(to_memory_format(net, setup), batches, device, amp=setup.amp, return_targets=True)
+    return batches.centre_frames(), y.astype(np.float32), pred.reshape(len(pred), -1)[:, 0]

@@ -1,0 +1,489 @@
+"""The SCN paper's cross-architecture knowledge transfer, 2D -> 3D (Sec. 3.2 and 4.3, Fig. 4),
+as a pretext stage of the clip recipe.
+
+A frozen, face-pretrained 2D ResNet sees the N frames of a clip; the 3D network sees a clip of
+the same time stamp (positive pair) or of another video (negative pair). Their features are
+concatenated and a small classifier (``fc 512 -> fc 128 -> 2``) decides *same / different*; only
+the 3D network and the classifier learn. No labels are needed. The 3D network's weights then
+initialise the supervised training (:class:`TransferClipRecipe`).
+
+Per training fold (:meth:`TransferClipRecipe.fit`), two stages are computed once and filed in
+the experiment store (``ctx.stage``), each on the training fold's subjects only:
+
+1. **face-identity pre-training** of the 2D network (:func:`pretrain_2d_identity`; the stand-in
+   for the paper's CASIA-WebFace model; or ImageNet weights from the local torchvision cache
+   when present for a paper-width ResNet-50/101/152 -- never downloaded);
+2. the **pretext** (:func:`transfer_pretext`) that trains the 3D network against it.
+
+Fidelity notes:
+
+* Sec. 3.2 defines positives as "the same time stamp from the same video"; Sec. 4.3 also says
+  "positive pairs if they belong to the same class". The sampler implements Sec. 3.2:
+  positives = the same clip, negatives = a clip of another video.
+* "The architecture of both networks are similar": the 2D network is the 2D bottleneck ResNet
+  with the 3D network's blocks per stage and width (:func:`pain_lib.models.resnet2d`); for
+  VGG3D, Inception3D and C3D (which the paper also transfers into, without naming a 2D net)
+  it is the 2D ResNet of the sweep depth.
+* "32 RGB mean-subtracted frames were the inputs of the 2D network": the 2D network sees every
+  frame of the clip (as many as the 3D network), normalised with the mean and standard deviation
+  it was pre-trained with (ImageNet statistics), inside :class:`TransferPairModel`.
+* "An average pooling is done on the last layer of the 2D ResNet": the N frame features are
+  averaged into one vector. The 3D side uses the network's pooled features (``pre_logits``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+from torch.utils.data import Sampler
+
+from ...data.bank import ClipBatches
+from ...data.base import Sample
+from ...experiments import (
+    ClipRecipe,
+    FitContext,
+    clip_batches,
+    filled_cfg,
+    fingerprint,
+    to_memory_format,
+)
+from ...models import get_model
+from ...train import fit, make_loader, make_sgd, predict
+
+__all__ = [
+    "TransferSetup",
+    "TransferClipRecipe",
+    "TransferPairSampler",
+    "TransferPairModel",
+    "TransferBatches",
+    "transfer_pretext",
+    "transfer_step",
+    "pretrain_2d_identity",
+    "comparable_2d",
+    "face_images",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class TransferPairSampler(Sampler):
+    """Balanced positive/negative (frames, clip) pairs over clip positions.
+
+    Args:
+        items: one ``(video_id, start)`` per clip of the underlying dataset; dataset index ``i``
+            is ``items[i]``. At least two distinct videos are needed (negatives).
+        num_pairs: pairs per epoch (default ``len(items)``). Half are positives (``n // 2``),
+            the rest negatives.
+        seed: pairs are a deterministic function of ``(seed, epoch)``; call :meth:`set_epoch`.
+
+    Yields ``(frames_index, clip_index, label)``: ``label`` 1 = *same* (the same clip index:
+    same video and time stamp), 0 = *different* (the clip comes from another video).
+    """
+
+    def __init__(self, items: Sequence[tuple[Hashable, int]], *, num_pairs: int | None = None, seed: int = 0) -> None:
+        items = list(items)
+        if not items:
+            raise ValueError("TransferPairSampler needs at least one (video_id, start) item")
+        videos = [v for v, _ in items]
+        _, self._video = np.unique(np.array([str(v) for v in videos], dtype=object), return_inverse=True)
+        self.num_videos = int(self._video.max()) + 1
+        if self.num_videos < 2:
+            raise ValueError("negative pairs need clips from at least two different videos; got one video")
+        self.items = items
+        self.num_pairs = int(num_pairs) if num_pairs is not None else len(items)
+        if self.num_pairs < 2:
+            raise ValueError(f"num_pairs must be >= 2 (one positive, one negative), got {num_pairs}")
+        self.seed, self.epoch = int(seed), 0
+        # indices grouped by video: video v occupies order[lo[v]:hi[v]]
+        self._order = np.argsort(self._video, kind="stable")
+        counts = np.bincount(self._video, minlength=self.num_videos)
+        self._hi = np.cumsum(counts)
+        self._lo = self._hi - counts
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw a new set of pairs for ``epoch`` (as ``DistributedSampler.set_epoch``)."""
+        self.epoch = int(epoch)
+
+    def pairs(self, epoch: int | None = None) -> np.ndarray:
+        """The epoch's pairs, an ``(num_pairs, 3)`` int array ``[frames_index, clip_index, label]``."""
+        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch)])
+        n, n_items = self.num_pairs, len(self.items)
+        n_pos = n // 2
+        n_neg = n - n_pos
+        pos = rng.choice(n_items, n_pos, replace=n_pos > n_items)
+        a = rng.integers(0, n_items, n_neg)
+        va = self._video[a]
+        size = self._hi[va] - self._lo[va]
+        r = (rng.random(n_neg) * (n_items - size)).astype(np.int64)  # uniform over other videos' clips
+        b = self._order[np.where(r < self._lo[va], r, r + size)]
+        out = np.concatenate(
+            [np.stack([pos, pos, np.ones(n_pos, np.int64)], 1), np.stack([a, b, np.zeros(n_neg, np.int64)], 1)]
+        ).astype(np.int64)
+        return out[rng.permutation(n)]
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        for a, b, y in self.pairs():
+            yield int(a), int(b), int(y)
+
+    def __len__(self) -> int:
+        return self.num_pairs
+
+
+class TransferPairModel(nn.Module):
+    """Fig. 4: frozen 2D network on N frames + 3D network on the clip -> same/different logits.
+
+    Args:
+        model_3d: a :class:`~pain_lib.models.VideoNet` (its pooled features are used).
+        backbone_2d: a 2D network mapping ``(B, 3, H, W)`` to features ``(B, D)``
+            (``num_features = D``); frozen and kept in eval mode.
+        mean, std: the per-channel statistics the 2D network was trained with; frames arrive in
+            [0, 1] (as the 3D network's clips) and are normalised before the 2D network.
+        hidden: the classifier's hidden layers after concatenation (paper: 512, 128).
+        freeze_2d: keep the 2D network fixed (the paper's setting).
+
+    ``forward(frames (B, C, N, H, W), clip (B, C, T, H, W)) -> logits (B, 2)``.
+    """
+
+    def __init__(
+        self,
+        model_3d: nn.Module,
+        backbone_2d: nn.Module,
+        *,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        hidden: Sequence[int] = (512, 128),
+        freeze_2d: bool = True,
+    ) -> None:
+        super().__init__()
+        self.model_3d, self.backbone_2d, self.freeze_2d = model_3d, backbone_2d, freeze_2d
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        d2 = backbone_2d.num_features
+        d3 = model_3d.head.num_features
+        if freeze_2d:
+            for p in backbone_2d.parameters():
+                p.requires_grad_(False)
+        layers: list[nn.Module] = []
+        c = d2 + d3
+        for h in hidden:
+            layers += [nn.Linear(c, h), nn.ReLU(inplace=True)]
+            c = h
+        layers.append(nn.Linear(c, 2))
+        self.classifier = nn.Sequential(*layers)
+        for m in self.classifier:
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def train(self, mode: bool = True) -> TransferPairModel:
+        super().train(mode)
+        if self.freeze_2d:
+            self.backbone_2d.eval()  # frozen BatchNorm statistics too
+        return self
+
+    def frames_2d(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(B, C, N, H, W)`` in [0, 1] -> ``(B·N, C, H, W)`` normalised as the 2D network was trained."""
+        b, c, n, h, w = frames.shape
+        x = frames.transpose(1, 2).reshape(b * n, c, h, w)
+        return (x - self.mean) / self.std
+
+    def features_2d(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(B, C, N, H, W) -> (B, D)``: per-frame features averaged over the N frames."""
+        b, n = frames.shape[0], frames.shape[2]
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_2d):
+            f = self.backbone_2d(self.frames_2d(frames))
+        return f.reshape(b, n, -1).mean(1)
+
+    def features_3d(self, clip: torch.Tensor) -> torch.Tensor:
+        f = self.model_3d.forward_head(self.model_3d.forward_features(clip), pre_logits=True)
+        return f.mean(1) if f.dim() == 3 else f  # a per-frame head gives (B, T', C)
+
+    def forward(self, frames: torch.Tensor, clip: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.cat([self.features_2d(frames), self.features_3d(clip)], dim=1))
+
+
+def transfer_step(model: nn.Module, batch: Sequence[Any], loss_fn: nn.Module, device: torch.device):
+    """Step function for :func:`pain_lib.train.fit` on ``(frames, clip, label)`` batches."""
+    frames, clip, label = (torch.as_tensor(b).to(device, non_blocking=True) for b in batch)
+    logits = model(frames, clip)
+    return loss_fn(logits.float(), label.long()), label.shape[0]
+
+
+class TransferBatches:
+    """Batches ``(frames (B, 3, N, S, S), clip (B, 3, T, S, S), same (B,))`` of the pretext from a
+    frame bank: every epoch draws random clips of the training videos
+    (:class:`~pain_lib.data.bank.ClipBatches`) and pairs them with :class:`TransferPairSampler`
+    (half positives: a clip with itself; half negatives: a clip with a clip of another video).
+    The 2D network's ``N`` frames are evenly spaced over the first clip (``num_frames``; default
+    all of its frames)."""
+
+    def __init__(self, clips: ClipBatches, *, num_frames: int | None = None) -> None:
+        self.clips = clips
+        n = clips.clip_len if num_frames is None else int(num_frames)
+        self.frame_pick = torch.from_numpy(np.linspace(0, clips.clip_len - 1, n).round().astype(np.int64))
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        self.clips.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __iter__(self):
+        c = self.clips
+        sampler = TransferPairSampler(list(zip(c.positions.tolist(), range(len(c.positions)))), seed=c.seed)
+        pairs = sampler.pairs(self.epoch)
+        dev = c.bank.device
+        glob = torch.from_numpy(c.offsets[c.positions][:, None] + c.frame_index).to(dev)
+        a, b, y = (torch.from_numpy(pairs[:, k]).to(dev) for k in range(3))
+        pick = self.frame_pick.to(dev)
+        for s in range(len(self)):
+            sl = slice(s * c.batch_size, (s + 1) * c.batch_size)
+            yield c.bank.gather(glob[a[sl]][:, pick]), c.bank.gather(glob[b[sl]]), y[sl]
+
+
+def _as_image_tensor(images: Any, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
+    if x.dim() != 4:
+        raise ValueError(f"images must be (N, 3, H, W) float or (N, H, W, 3) uint8, got shape {tuple(x.shape)}")
+    if x.dtype == torch.uint8:
+        if x.shape[-1] != 3:
+            raise ValueError(f"uint8 images must be (N, H, W, 3), got shape {tuple(x.shape)}")
+        x = x.permute(0, 3, 1, 2).float() / 255.0
+        x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    return x.float()
+
+
+def pretrain_2d_identity(
+    backbone: nn.Module,
+    images: Any,
+    identities: Sequence[Hashable],
+    *,
+    epochs: int = 5,
+    batch_size: int = 32,
+    lr: float = 0.01,
+    val_fraction: float = 0.2,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    amp: bool = False,
+    progress: bool = True,
+    dataset: str = "synthetic faces",
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> dict[str, Any]:
+    """Train ``backbone`` in place on face-identity classification — the honest analogue of the
+    paper's CASIA-WebFace pre-training (subject = identity on the synthetic faces).
+
+    Args:
+        backbone: a 2D feature extractor with ``num_features`` (e.g. :func:`comparable_2d`).
+        images: ``(N, 3, H, W)`` float tensor/array already normalised like the clips, or
+            ``(N, H, W, 3)`` uint8 RGB (then scaled to [0, 1] and normalised with ``mean``/``std``).
+        identities: one identity per image (any hashable, e.g. subject ids).
+        epochs, batch_size, lr: SGD (momentum 0.9, weight decay 1e-4) settings.
+        val_fraction: images held out to measure identity accuracy (0 = none).
+        device, seed, amp, progress: as :func:`pain_lib.train.fit`.
+        dataset: name recorded in the provenance.
+
+    Returns the provenance dict (source, dataset, counts, epochs, final loss, held-out accuracy
+    and chance level).
+    """
+    from ...config import resolve_device
+
+    x = _as_image_tensor(images, mean, std)
+    ids = list(identities)
+    if len(ids) != x.shape[0]:
+        raise ValueError(f"{x.shape[0]} images but {len(ids)} identities")
+    classes, y = np.unique(np.array([str(i) for i in ids], dtype=object), return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("identity pre-training needs at least two identities")
+    y = torch.as_tensor(y, dtype=torch.long)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(y))
+    n_val = int(round(val_fraction * len(y)))
+    val_idx, tr_idx = perm[:n_val], perm[n_val:]
+    dev = resolve_device(device) if isinstance(device, str) else device
+    torch.manual_seed(seed)
+    for p in backbone.parameters():
+        p.requires_grad_(True)
+    clf = nn.Sequential(backbone, nn.Linear(backbone.num_features, len(classes)))
+    tr = torch.utils.data.TensorDataset(x[tr_idx], y[tr_idx])
+    history = fit(
+        clf,
+        make_loader(tr, batch_size=batch_size, shuffle=True, seed=seed),
+        loss_fn=nn.CrossEntropyLoss(),
+        optimizer=make_sgd(clf, lr=lr),
+        epochs=epochs,
+        device=dev,
+        amp=amp,
+        progress=progress,
+    )
+    prov: dict[str, Any] = {
+        "source": "face-identity-pretraining",
+        "analogue_of": "CASIA-WebFace identity pre-training (SCN paper Sec. 4.3)",
+        "dataset": dataset,
+        "num_images": int(len(y)),
+        "num_identities": int(len(classes)),
+        "epochs": int(epochs),
+        "final_train_loss": float(history["train_loss"].iloc[-1]),
+        "chance_accuracy": 1.0 / len(classes),
+        "seed": seed,
+    }
+    if n_val:
+        va = torch.utils.data.TensorDataset(x[val_idx], y[val_idx])
+        scores = predict(clf, make_loader(va, batch_size=batch_size), device=dev)
+        prov["val_accuracy"] = float((scores.argmax(1) == y[val_idx].numpy()).mean())
+        prov["num_val_images"] = int(n_val)
+    backbone.cpu()
+    return prov
+
+
+# --------------------------------------------------------------------------- the stages
+def comparable_2d(model: str, cfg: Mapping[str, Any], *, sweep_depth: int = 26) -> dict[str, Any]:
+    """Builder arguments of the 2D network "similar" to the 3D ``model``: the 2D bottleneck
+    ResNet (:func:`pain_lib.models.resnet2d`) with its depth and width (see the module notes)."""
+    depth = int(cfg.get("depth", sweep_depth)) if model in ("res3d", "scn") else sweep_depth
+    return {"depth": depth, "base_width": int(cfg.get("base_width", 64))}
+
+
+def face_images(bank_samples: Sequence[Sample], clips: ClipBatches, *, every: int = 4) -> tuple[torch.Tensor, list[str]]:
+    """Face crops ``(N, S, S, 3)`` uint8 of every ``every``-th frame of the samples in a clip
+    bank, and their subjects (the identities of the 2D pre-training)."""
+    frames, ids = [], []
+    for s, off, n in zip(bank_samples, clips.offsets, clips.lengths):
+        idx = torch.arange(int(off), int(off + n), every)
+        frames.append(clips.bank.frames[idx.to(clips.bank.device)].cpu())
+        ids += [s.subject] * len(idx)
+    return torch.cat(frames), ids
+
+
+def _imagenet_weights(depth: int, base_width: int) -> tuple[dict | None, str | None]:
+    """torchvision's ImageNet ResNet weights from the local torch hub cache (never downloaded),
+    when the 2D network is a paper-width ResNet-50/101/152; else ``(None, None)``."""
+    if base_width != 64 or depth not in (50, 101, 152):
+        return None, None
+    import os
+
+    import torchvision
+
+    name = f"resnet{depth}"
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+    if not path.is_file():
+        return None, None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}, str(weights)
+
+
+@dataclass(frozen=True)
+class TransferSetup:
+    """The knowledge transfer's schedule (defaults: the profile's ``transfer_epochs`` and
+    ``identity_epochs``)."""
+
+    #: epochs of the same/different pretext
+    epochs: int = 1
+    #: epochs of the 2D network's face-identity pre-training
+    identity_epochs: int = 2
+    #: 2D network of the VGG3D / Inception3D / C3D rows (and depth of the sweeps)
+    sweep_depth: int = 26
+    #: frames of a clip shown to the 2D network (0: all of them, as the paper)
+    num_frames: int = 0
+
+    @classmethod
+    def from_profile(cls, profile: Any, **overrides: Any) -> TransferSetup:
+        return cls(**{"epochs": profile.transfer_epochs, "identity_epochs": profile.identity_epochs,
+                      "sweep_depth": profile.sweep_depth, **overrides})
+
+
+def transfer_pretext(net: nn.Module, backbone: nn.Module, clips: ClipBatches, *, epochs: int, lr: float,
+                     device: torch.device, amp: bool, num_frames: int | None = None) -> pd.DataFrame:
+    """Train ``net`` (in place) on the same/different pretext against the frozen ``backbone``;
+    returns the history (loss per epoch) with the pair accuracy of the last epoch."""
+    pair = TransferPairModel(net, backbone)
+    batches = TransferBatches(clips, num_frames=num_frames)
+    opt = make_sgd([p for p in pair.parameters() if p.requires_grad], lr=lr)
+    history = fit(pair, batches, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs, device=device,
+                  amp=amp, step_fn=transfer_step, progress=False)
+    pair.eval()
+    correct = n = 0
+    with torch.no_grad():
+        for frames, clip, y in batches:
+            correct += int((pair(frames.to(device), clip.to(device)).argmax(1) == y.to(device)).sum())
+            n += len(y)
+    history.attrs["pair_accuracy"] = correct / max(n, 1)
+    return history
+
+
+@dataclass(frozen=True)
+class TransferClipRecipe(ClipRecipe):
+    """:class:`~pain_lib.experiments.ClipRecipe` whose 3D network starts from the knowledge
+    transfer's weights, computed on the training fold's subjects (see the module docstring)."""
+
+    transfer: TransferSetup = TransferSetup()
+
+    name = "transfer"
+
+    def label(self) -> str:
+        return f"{self.model}-transfer"
+
+    def backbone(self, samples: Sequence[Sample], ctx: FitContext, clips: ClipBatches) -> tuple[nn.Module, dict]:
+        """The frozen 2D network: ImageNet weights from the local cache (paper-width ResNets only),
+        else face-identity pre-training on ``samples``' subjects (a store stage)."""
+        arch = comparable_2d(self.model, self.cfg, sweep_depth=self.transfer.sweep_depth)
+        net = get_model("resnet2d", **arch)
+        state, source = _imagenet_weights(**arch)
+        if state is not None:
+            net.load_state_dict(state)
+            return net, {"source": "torchvision cache", "weights": source,
+                         "note": "ImageNet weights stand in for the paper's CASIA-WebFace face model"}
+
+        def pretrain() -> dict:
+            torch.manual_seed(ctx.seed)
+            model = get_model("resnet2d", **arch)
+            images, ids = face_images(clips.samples, clips)
+            prov = pretrain_2d_identity(model, images, ids, epochs=self.transfer.identity_epochs,
+                                        batch_size=max(32, self.setup.batch_size), device=ctx.device, seed=ctx.seed,
+                                        amp=self.setup.amp, progress=False, dataset="training-fold faces")
+            return {"model": model, "provenance": prov}
+
+        stage = ctx.stage("face-identity", {"arch": arch, "size": self.setup.size, "crop": self.setup.crop,
+                                            "epochs": self.transfer.identity_epochs, "samples": list(samples),
+                                            "seed": ctx.seed}, pretrain)
+        return stage["model"], stage["provenance"]
+
+    def initial_state(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> tuple[dict, dict]:
+        clips = clip_batches(samples, self.setup, train=True, device=ctx.device, cache_dir=ctx.cache_dir,
+                             seed=ctx.seed)
+        backbone, prov = self.backbone(samples, ctx, clips)
+
+        def pretext() -> dict:
+            torch.manual_seed(ctx.seed)
+            net = to_memory_format(get_model(self.model, **dict(self.cfg), head="regression", num_outputs=1),
+                                   self.setup)
+            t0 = time.perf_counter()
+            hist = transfer_pretext(net, backbone.to(ctx.device), clips, epochs=self.transfer.epochs,
+                                    lr=self.setup.lr, device=ctx.device, amp=self.setup.amp,
+                                    num_frames=self.transfer.num_frames or None)
+            return {"model": net, "seconds": time.perf_counter() - t0, "final_loss": float(hist["train_loss"].iloc[-1]),
+                    "pair_accuracy": float(hist.attrs["pair_accuracy"])}
+
+        ident = {"model": self.model, "cfg": filled_cfg(self.model, self.cfg), "setup": self.setup,
+                 "transfer": self.transfer, "samples": list(samples), "seed": ctx.seed,
+                 "backbone": fingerprint(backbone.state_dict())}
+        stage = ctx.stage("transfer-pretext", ident, pretext)
+        info = {"pretext_s": stage["seconds"], "pretext_final_loss": stage["final_loss"],
+                "pretext_pair_accuracy": stage["pair_accuracy"],
+                "identity_val_accuracy": float(prov.get("val_accuracy", float("nan"))),
+                "backbone_source": str(prov.get("source", ""))}
+        return stage["model"].state_dict(), info
