@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "sha256_bytes",
-           "sha256_file"]
+           "sha256_file", "CacheIntegrityWarning"]
+
+
+class CacheIntegrityWarning(UserWarning):
+    """A cache entry failed its content checksum (or could not be read); it was discarded and
+    is recomputed.  The message names the file."""
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:

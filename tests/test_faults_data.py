@@ -1,0 +1,169 @@
+"""Faults a user found in the data layer, each injected and checked.
+
+1. damaged cache entries are detected by their checksum and recomputed; keys cover every frame;
+2. a synthetic ``data_root`` the user named is never deleted;
+3. garbage labels are rejected by the readers, naming the file;
+4. MIntPAIN folders that do not parse are reported;
+5. a dataset without the samples a figure needs says so (no bare ``StopIteration``);
+6. ``pain-lib data check`` lists every problem, decodes media, and accepts a subset.
+
+Plus: ``PAIN_LIB_CACHE`` moves every cache of the data and preprocess layers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+from _synth_data import tiny_root
+
+from pain_lib.data import Sample, open_dataset
+from pain_lib.data import cache as clip_cache_mod
+from pain_lib.data.cache import ClipCache
+from pain_lib.io import CacheIntegrityWarning
+from pain_lib.preprocess import cache as feature_cache_mod
+from pain_lib.preprocess.cache import FeatureCache
+
+
+@pytest.fixture(scope="module")
+def unbc(tmp_path_factory):
+    return open_dataset("synth-unbc", tiny_root(tmp_path_factory, "synth-unbc"))
+
+
+def _new_process(monkeypatch):
+    """Forget which cache entries this process verified (as a new process would)."""
+    monkeypatch.setattr(clip_cache_mod, "_VERIFIED", {})
+    monkeypatch.setattr(feature_cache_mod, "_VERIFIED", {})
+
+
+def _copy_sample(sample: Sample, folder) -> Sample:
+    """A sample whose frame files are private copies (so a test may touch them)."""
+    import dataclasses
+
+    folder.mkdir(parents=True)
+    frames = [shutil.copy2(p, folder / p.name) for p in sample.frames]
+    from pathlib import Path
+
+    return dataclasses.replace(sample, frames=[Path(p) for p in frames], meta={})
+
+
+# ----------------------------------------------------------------------- 1. cache integrity
+def test_clip_cache_garbled_pixels_with_valid_header_are_recomputed(tmp_path, unbc, monkeypatch):
+    cache = ClipCache(tmp_path / "c")
+    s = unbc.samples[0]
+    good = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3), dtype=np.uint8)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return good
+
+    cache.get_or_compute(s, {"size": 8}, compute)
+    digest = cache.digest(s, {"size": 8})
+    p = cache.path(cache.key(s, {"size": 8}))
+    assert digest is not None and len(digest) == 64
+    # garble pixels only: the .npy header still parses
+    raw = bytearray(p.read_bytes())
+    raw[200:260] = bytes(60)
+    p.write_bytes(bytes(raw))
+    assert np.load(p, mmap_mode="r").shape == good.shape  # NumPy alone would accept it
+    _new_process(monkeypatch)
+    with pytest.warns(CacheIntegrityWarning, match=p.name):
+        out = cache.get_or_compute(s, {"size": 8}, compute)
+    assert len(calls) == 2  # recomputed, not the garbled pixels
+    np.testing.assert_array_equal(out, good)
+    _new_process(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rewritten entry verifies cleanly
+        np.testing.assert_array_equal(cache.get_or_compute(s, {"size": 8}, compute), good)
+        assert cache.digest(s, {"size": 8}) == digest
+    assert len(calls) == 2
+
+
+def test_clip_cache_digest_verifies_and_is_none_without_entry(tmp_path, unbc, monkeypatch):
+    cache = ClipCache(tmp_path)
+    s = unbc.samples[0]
+    assert cache.digest(s, {"size": 4}) is None
+    cache.get_or_compute(s, {"size": 4}, lambda: np.zeros((2, 4, 4, 3), np.uint8))
+    p = cache.path(cache.key(s, {"size": 4}))
+    p.write_bytes(p.read_bytes()[:-5])  # truncated trailer
+    _new_process(monkeypatch)
+    with pytest.warns(CacheIntegrityWarning, match=p.name):
+        assert cache.digest(s, {"size": 4}) is None
+    assert not p.exists()  # discarded
+
+
+def test_clip_cache_verifies_once_per_process(tmp_path, unbc, monkeypatch):
+    cache = ClipCache(tmp_path)
+    s = unbc.samples[0]
+    cache.get_or_compute(s, {}, lambda: np.ones((3, 4, 4, 3), np.uint8))
+    _new_process(monkeypatch)
+    hashes = []
+    real_sha256 = clip_cache_mod.hashlib.sha256
+
+    def counting_sha256(*a):
+        hashes.append(1)
+        return real_sha256(*a)
+
+    monkeypatch.setattr(clip_cache_mod.hashlib, "sha256", counting_sha256)
+    for _ in range(3):
+        cache.get_or_compute(s, {}, lambda: pytest.fail("recomputed"))
+    assert len(hashes) == 1  # the file is hashed once; later loads only memory-map it
+
+
+def test_clip_cache_key_covers_every_frame(tmp_path, unbc):
+    s = _copy_sample(unbc.samples[0], tmp_path / "frames")
+    cache = ClipCache(tmp_path / "c")
+    k0 = cache.key(s, {"size": 8})
+    mid = s.frames[len(s.frames) // 2]
+    st = mid.stat()
+    os.utime(mid, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touch a middle frame only
+    k1 = cache.key(s, {"size": 8})
+    assert k1 != k0
+    mid.write_bytes(mid.read_bytes() + b"\0")  # same mtime, other size
+    os.utime(mid, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert cache.key(s, {"size": 8}) != k1
+    renamed = mid.with_name("x" + mid.name)
+    mid.rename(renamed)
+    frames = list(s.frames)
+    frames[len(frames) // 2] = renamed
+    import dataclasses
+
+    assert cache.key(dataclasses.replace(s, frames=frames), {"size": 8}) not in (k0, k1)
+
+
+def test_feature_cache_checksum_mismatch_is_recomputed(tmp_path, monkeypatch):
+    cache = FeatureCache(tmp_path)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"img": np.arange(12.0).reshape(3, 4)}
+
+    cache.get_or_compute("fn", "id-1", {"l": 2}, compute)
+    digest = cache.digest("fn", "id-1", {"l": 2})
+    (p,) = tmp_path.rglob("*.npz")
+    with np.load(p) as z:  # rewrite a well-formed archive whose pixels differ from its checksum
+        members = {k: z[k] for k in z.files}
+    members["img"] = members["img"] + 1
+    np.savez(p, **members)
+    _new_process(monkeypatch)
+    with pytest.warns(CacheIntegrityWarning, match=p.name):
+        out = cache.get_or_compute("fn", "id-1", {"l": 2}, compute)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(out["img"], np.arange(12.0).reshape(3, 4))
+    assert cache.digest("fn", "id-1", {"l": 2}) == digest
+
+
+def test_feature_cache_sample_identity_covers_every_frame(tmp_path, unbc):
+    from pain_lib.preprocess.cache import cache_key
+
+    s = _copy_sample(unbc.samples[0], tmp_path / "frames")
+    k0 = cache_key("f", s, {})
+    mid = s.frames[len(s.frames) // 2]
+    st = mid.stat()
+    os.utime(mid, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert cache_key("f", s, {}) != k0
