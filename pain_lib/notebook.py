@@ -154,7 +154,8 @@ class Run:
         if self.is_synthetic:
             from . import synth
 
-            return synth.ensure(self.dataset, self.profile.synth_scale, Path(given) if given else None, seed=0)
+            return synth.ensure(self.dataset, self.profile.synth_scale, Path(given) if given else None,
+                                seed=int(self.params.get("synth_seed", 0)))
         if not given:
             raise DataRootError(
                 f"dataset {self.dataset!r} is a licensed dataset that is not shipped: set "

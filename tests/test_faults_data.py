@@ -167,3 +167,89 @@ def test_feature_cache_sample_identity_covers_every_frame(tmp_path, unbc):
     st = mid.stat()
     os.utime(mid, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert cache_key("f", s, {}) != k0
+
+
+# ----------------------------------------------------------------------- 2. synthetic data roots
+def _tree(root):
+    return sorted((p.relative_to(root).as_posix(), p.stat().st_size) for p in root.rglob("*") if p.is_file())
+
+
+def _copy_set(tmp_path_factory, tmp_path, flavour, name, **marker_changes):
+    """A private copy of a tiny generated set, its completion marker edited."""
+    import json
+
+    from pain_lib import synth
+
+    root = shutil.copytree(tiny_root(tmp_path_factory, flavour), tmp_path / name)
+    if marker_changes:
+        m = synth.read_marker(root)
+        m.update(marker_changes)
+        (root / synth.COMPLETE_MARKER).write_text(json.dumps(m))
+    return root
+
+
+def test_ensure_never_deletes_a_set_of_another_flavour(tmp_path_factory, tmp_path):
+    from pain_lib import synth
+
+    root = _copy_set(tmp_path_factory, tmp_path, "synth-biovid", "biovid")
+    before = _tree(root)
+    with pytest.raises(synth.SyntheticDataError) as e:
+        synth.ensure("synth-unbc", "tiny", root, progress=False)
+    msg = str(e.value)
+    assert "holds synth-biovid (scale tiny, seed 0" in msg and "synth-unbc (scale tiny, seed 0)" in msg
+    assert _tree(root) == before  # untouched
+    with pytest.raises(synth.SyntheticDataError, match="refusing to replace it"):
+        synth.generate("synth-unbc", "tiny", root, progress=False)  # generate refuses too
+    assert _tree(root) == before
+
+
+def test_ensure_never_deletes_a_set_of_another_seed_and_synth_seed_selects_it(tmp_path_factory, tmp_path):
+    from types import SimpleNamespace
+
+    from pain_lib import synth
+    from pain_lib.notebook import Run
+
+    root = _copy_set(tmp_path_factory, tmp_path, "synth-unbc", "seed1", seed=1)
+    before = _tree(root)
+    with pytest.raises(synth.SyntheticDataError, match=r"seed 1.*synth_seed=1"):
+        synth.ensure("synth-unbc", "tiny", root, seed=0, progress=False)
+    assert _tree(root) == before
+    assert synth.ensure("synth-unbc", "tiny", root, seed=1, progress=False) == root.resolve()
+    # the notebook's data root resolution passes the synth_seed parameter (default 0)
+    run = SimpleNamespace(dataset="synth-unbc", is_synthetic=True, profile=SimpleNamespace(synth_scale="tiny"),
+                          params={"data_root": str(root)})
+    with pytest.raises(synth.SyntheticDataError, match="seed 1"):
+        Run._resolve_data_root(run)
+    run.params["synth_seed"] = 1
+    assert Run._resolve_data_root(run) == root.resolve()
+    assert _tree(root) == before
+
+
+def test_ensure_refuses_unmarked_stale_and_partial_folders_outside_the_data_dir(tmp_path_factory, tmp_path,
+                                                                               monkeypatch):
+    from pain_lib import synth
+
+    monkeypatch.setenv("PAIN_LIB_DATA", str(tmp_path / "project-data"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    with pytest.raises(synth.SyntheticDataError, match="holds files but no synthetic-dataset marker"):
+        synth.ensure("synth-unbc", "tiny", mine, progress=False)
+    assert (mine / "notes.txt").read_text() == "precious"
+    stale = _copy_set(tmp_path_factory, tmp_path, "synth-unbc", "stale", generator_version="0.9")
+    before = _tree(stale)
+    with pytest.raises(synth.SyntheticDataError, match=r"generator 0\.9.*not regenerated in place"):
+        synth.ensure("synth-unbc", "tiny", stale, progress=False)
+    assert _tree(stale) == before
+    partial = _copy_set(tmp_path_factory, tmp_path, "synth-unbc", "partial")
+    (partial / synth.COMPLETE_MARKER).rename(partial / synth.PROGRESS_MARKER)
+    before = _tree(partial)
+    with pytest.raises(synth.SyntheticDataError, match="interrupted generation"):
+        synth.ensure("synth-unbc", "tiny", partial, progress=False)
+    assert _tree(partial) == before
+    # the project's own data dir: a partial set there of another flavour is not redone either
+    own = _copy_set(tmp_path_factory, tmp_path / "project-data", "synth-biovid", "synth-unbc-tiny")
+    (own / synth.COMPLETE_MARKER).rename(own / synth.PROGRESS_MARKER)
+    with pytest.raises(synth.SyntheticDataError, match="interrupted generation of synth-biovid"):
+        synth.ensure("synth-unbc", "tiny", progress=False)
+    assert (own / "PartA").is_dir()
