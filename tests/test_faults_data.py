@@ -19,8 +19,9 @@ import warnings
 import numpy as np
 import pytest
 from _synth_data import tiny_root
+from test_data_layouts import make_biovid, make_mint, make_unbc
 
-from pain_lib.data import Sample, open_dataset
+from pain_lib.data import DataLayoutError, Sample, open_dataset
 from pain_lib.data import cache as clip_cache_mod
 from pain_lib.data.cache import ClipCache
 from pain_lib.io import CacheIntegrityWarning
@@ -253,3 +254,107 @@ def test_ensure_refuses_unmarked_stale_and_partial_folders_outside_the_data_dir(
     with pytest.raises(synth.SyntheticDataError, match="interrupted generation of synth-biovid"):
         synth.ensure("synth-unbc", "tiny", progress=False)
     assert (own / "PartA").is_dir()
+
+
+# ----------------------------------------------------------------------- 3. labels
+PSPI_FILE = "Frame_Labels/PSPI/042-ll042/ll042t1aaaff/ll042t1aaaff002_facs.txt"
+
+
+@pytest.mark.parametrize("text, why", [("nan\n", "not a finite number"), ("  inf\n", "not a finite number"),
+                                       ("-1\n", "outside the valid range 0-16"), ("17.0\n", "outside the valid range 0-16"),
+                                       ("abc\n", "does not start with a number"), ("", "is empty"),
+                                       (b"\xff\xfe\x00garbage", "does not start with a number")])
+def test_unbc_bad_pspi_label_is_rejected_naming_the_file(tmp_path, text, why):
+
+    root = make_unbc(tmp_path)
+    f = root / PSPI_FILE
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(DataLayoutError, match=why) as e:
+        open_dataset("unbc", root)
+    assert "ll042t1aaaff002_facs.txt" in str(e.value)
+
+
+def test_unbc_bad_sequence_and_facs_labels_are_rejected(tmp_path):
+
+    root = make_unbc(tmp_path / "a")
+    (root / "Sequence_Labels/VAS/042-ll042/ll042t1aaaff.txt").write_text("11\n")
+    with pytest.raises(DataLayoutError, match=r"VAS label file .*ll042t1aaaff.txt.* outside the valid range 0-10"):
+        open_dataset("unbc", root)
+    root = make_unbc(tmp_path / "b")
+    (root / "Sequence_Labels/OPR/042-ll042/ll042t1aaaff.txt").write_text("nan\n")
+    with pytest.raises(DataLayoutError, match="OPR label file"):
+        open_dataset("unbc", root)
+    root = make_unbc(tmp_path / "c")
+    (root / "Frame_Labels/FACS/042-ll042/ll042t1aaaff/ll042t1aaaff001_facs.txt").write_text("4 9 0 0\n")
+    with pytest.raises(DataLayoutError, match=r"ll042t1aaaff001_facs.txt.*AU4 intensity 9"):
+        open_dataset("unbc", root)
+
+
+def test_unbc_label_ranges_are_the_manifests():
+    import re
+
+    from pain_lib.data.check import load_manifest
+    from pain_lib.data.unbc import LABEL_RANGES
+
+    labels = load_manifest("unbc")["labels"]
+    for kind, (lo, hi) in LABEL_RANGES.items():
+        text = labels[kind.lower() if kind == "PSPI" else kind]
+        assert re.search(rf"\b{lo:g}-{hi:g}\b", text), (kind, text)
+
+
+def _edit_samples_csv(root, line_no, **fields):
+    csv = root / "PartA" / "starting_point" / "samples.csv"
+    lines = csv.read_text().splitlines()
+    header = lines[0].split("\t")
+    row = lines[line_no - 1].split("\t")
+    for k, v in fields.items():
+        row[header.index(k)] = v
+    lines[line_no - 1] = "\t".join(row)
+    csv.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("fields, why", [
+    ({"class_id": "9", "class_name": "PAX"}, "class_id 9 is outside 0-4"),
+    ({"class_id": "9"}, "class_id 9 is outside 0-4"),
+    ({"class_id": "-1"}, "class_id -1 is outside 0-4"),
+    ({"class_id": "nan"}, "class_id 'nan' is not an integer"),
+    ({"class_id": "2"}, "class_id 2 contradicts class_name 'PA4'"),
+])
+def test_biovid_class_id_outside_0_4_is_rejected_naming_the_file(tmp_path, fields, why):
+
+    root = make_biovid(tmp_path)  # rows: BL1, PA4, PA1 (file lines 2-4)
+    _edit_samples_csv(root, 3, **fields)
+    with pytest.raises(DataLayoutError, match=rf"samples.csv line 3: {why}"):
+        open_dataset("biovid", root)
+
+
+# ----------------------------------------------------------------------- 4. MIntPAIN folders
+@pytest.mark.parametrize("bad, why", [
+    ("Sub3Jensen", r"folder 'Sub3Jensen' under the root is not a subject folder: expected 'Sub<k> <first name>"),
+    ("Sub1 Daniel Simonsen/Trial01", r"'Trial01' is not a trial folder: expected 'Annotated_data_Sub01_TrialNN'"),
+    ("Sub1 Daniel Simonsen/Annotated_data_Sub01_Trial1x", r"is not a trial folder"),
+    ("Sub1 Daniel Simonsen/Annotated_data_Sub02_Trial03", r"names subject 2, but its subject folder is Sub1"),
+    ("Sub1 Daniel Simonsen/Annotated_data_Sub01_Trial01/Sub01_Trial01_Sweep03_Label7/RGB",
+     r"Sweep03_Label7'?: label 7 is outside 0-4"),
+    ("Sub1 Daniel Simonsen/Annotated_data_Sub01_Trial01/sweep3", r"expected SubNN_TrialNN_SweepNN_LabelN"),
+])
+def test_mint_unparsable_folders_are_reported(tmp_path, bad, why):
+    import cv2
+
+    root = make_mint(tmp_path)
+    d = root / bad
+    d.mkdir(parents=True)
+    if d.name == "RGB":
+        cv2.imwrite(str(d / "RGB-10-23-45-000.jpg"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(DataLayoutError, match=why):
+        open_dataset("mint", root)
+
+
+def test_mint_ignores_truth_sidecar_hidden_folders_and_files(tmp_path):
+
+    root = make_mint(tmp_path)
+    (root / "synth_truth").mkdir()
+    (root / ".thumbnails").mkdir()
+    (root / "README.txt").write_text("x")
+    (root / "Sub1 Daniel Simonsen" / "notes.txt").write_text("x")
+    assert len(open_dataset("mint", root)) == 8

@@ -11,10 +11,17 @@ A reader subclasses :class:`PainDataset`, draws its folder tree in its docstring
 The base class does the rest: the missing-root message, attaching the simulator's ground
 truth (``sample.meta["truth"]``) when a ``synth_truth/`` sidecar exists, clip reading, and
 subject / count summaries.
+
+A reader wraps the reading of each item (sequence, index row, sweep) in
+``with self.problem_scope():``.  Normally the first :class:`DataLayoutError` propagates (the
+error names the first mismatch); with the option ``collect_problems=True`` (``pain-lib data
+check``) each failing item is skipped and its message appended to ``dataset.problems``, so
+every problem is listed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +36,16 @@ TRUTH_DIR = "synth_truth"
 
 
 class DataLayoutError(ValueError):
-    """The folder tree does not match the dataset's layout (message names the first mismatch)."""
+    """The folder tree does not match the dataset's layout (message names the first mismatch).
+
+    ``mismatch``: the one-line description of what differs (without the expected layout);
+    ``problems``: every problem found, when raised by a reader in ``collect_problems`` mode.
+    """
+
+    def __init__(self, message: str, *, mismatch: str | None = None, problems: list[str] | None = None):
+        super().__init__(message)
+        self.mismatch = mismatch if mismatch is not None else message.splitlines()[0] if message else ""
+        self.problems = list(problems or [])
 
 
 class CorruptMediaError(DataLayoutError):
@@ -138,6 +154,9 @@ class PainDataset:
 
     def __init__(self, root: str | Path, **options: Any):
         self.options = dict(options)
+        #: with ``collect_problems=True``: every item that could not be read, one line each
+        self.problems: list[str] = []
+        self._collect = bool(self.options.pop("collect_problems", False))
         given = Path(root).expanduser()
         if not given.exists():
             raise DataLayoutError(
@@ -151,7 +170,10 @@ class PainDataset:
         self._validate()
         self.samples: list[Sample] = self._read_samples()
         if not self.samples:
-            raise self.layout_error("no samples found")
+            err = self.layout_error("no samples found" + (f" that could be read ({len(self.problems)} "
+                                                          f"problems)" if self.problems else ""))
+            err.problems = list(self.problems)
+            raise err
         self._attach_truth()
 
     # -- raw readers (override) ------------------------------------------------------
@@ -169,13 +191,29 @@ class PainDataset:
         """A :class:`DataLayoutError` naming the first ``mismatch`` and the expected layout."""
         r = root if root is not None else getattr(self, "root", None)
         return DataLayoutError(
-            f"{self.paper_name} layout error under {str(r)!r}: {mismatch}\nExpected layout:\n{self.LAYOUT}")
+            f"{self.paper_name} layout error under {str(r)!r}: {mismatch}\nExpected layout:\n{self.LAYOUT}",
+            mismatch=mismatch)
+
+    @contextlib.contextmanager
+    def problem_scope(self):
+        """Read one item inside this block: a :class:`DataLayoutError` propagates, or -- with
+        ``collect_problems=True`` -- skips the item and is recorded in :attr:`problems`."""
+        try:
+            yield
+        except DataLayoutError as e:
+            if not self._collect:
+                raise
+            self.problems.append(e.mismatch)
+
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the dataset root (for messages)."""
+        path = Path(path)
+        return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
 
     def require(self, path: Path, what: str) -> Path:
         """Return ``path`` or raise a layout error that it is missing."""
         if not path.exists():
-            rel = path.relative_to(self.root) if path.is_relative_to(self.root) else path
-            raise self.layout_error(f"missing {what}: {rel}")
+            raise self.layout_error(f"missing {what}: {self.rel(path)}")
         return path
 
     def _attach_truth(self) -> None:
