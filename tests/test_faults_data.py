@@ -331,7 +331,7 @@ def test_biovid_class_id_outside_0_4_is_rejected_naming_the_file(tmp_path, field
 # ----------------------------------------------------------------------- 4. MIntPAIN folders
 @pytest.mark.parametrize("bad, why", [
     ("Sub3Jensen", r"folder 'Sub3Jensen' under the root is not a subject folder: expected 'Sub<k> <first name>"),
-    ("Sub1 Daniel Simonsen/Trial01", r"'Trial01' is not a trial folder: expected 'Annotated_data_Sub01_TrialNN'"),
+    ("Sub1 Daniel Simonsen/Trial01", r"'Sub1 Daniel Simonsen/Trial01' is not a trial folder: expected 'Annotated_data_Sub01_TrialNN'"),
     ("Sub1 Daniel Simonsen/Annotated_data_Sub01_Trial1x", r"is not a trial folder"),
     ("Sub1 Daniel Simonsen/Annotated_data_Sub02_Trial03", r"names subject 2, but its subject folder is Sub1"),
     ("Sub1 Daniel Simonsen/Annotated_data_Sub01_Trial01/Sub01_Trial01_Sweep03_Label7/RGB",
@@ -358,3 +358,84 @@ def test_mint_ignores_truth_sidecar_hidden_folders_and_files(tmp_path):
     (root / "README.txt").write_text("x")
     (root / "Sub1 Daniel Simonsen" / "notes.txt").write_text("x")
     assert len(open_dataset("mint", root)) == 8
+
+
+# ----------------------------------------------------------------------- 6. pain-lib data check
+def _pspi_files(root, k):
+    """The first PSPI label file of each of the first ``k`` sequences."""
+    seqs = sorted(d for d in (root / "Frame_Labels" / "PSPI").glob("*/*") if d.is_dir())[:k]
+    return [sorted(d.glob("*_facs.txt"))[0] for d in seqs]
+
+
+def test_check_lists_every_bad_label_file_not_only_the_first(tmp_path_factory, tmp_path):
+    from pain_lib.data.check import check_dataset
+
+    root = _copy_set(tmp_path_factory, tmp_path, "synth-unbc", "u")
+    bad = _pspi_files(root, 3)
+    bad[0].write_text("nan\n")
+    bad[1].write_text("garbage\n")
+    bad[2].write_text("99\n")
+    seq_label = next((root / "Sequence_Labels" / "VAS").rglob("*.txt"))
+    seq_label.write_text("-3\n")
+    report = check_dataset("unbc", root)  # the real-data reader on the same layout
+    assert not report.ok
+    text = "\n".join(report.problems)
+    for f in (*bad, seq_label):
+        assert f.name in text, (f, report.text)
+    assert bad[0].name in report.problems[0]  # the first problem is the first file that differs
+    assert "PROBLEMS (4)" in report.text
+
+
+def test_check_decodes_media_truncated_png_jpeg_and_mp4(tmp_path_factory, tmp_path):
+    from pain_lib.data.check import check_dataset
+
+    unbc = _copy_set(tmp_path_factory, tmp_path, "synth-unbc", "u")
+    png = sorted((unbc / "Images").glob("*/*/*.png"))[0]  # a first frame: always decoded
+    png.write_bytes(png.read_bytes()[:-40])
+    mid = sorted(png.parent.glob("*.png"))[20]
+    mid.write_bytes(mid.read_bytes()[: mid.stat().st_size // 2])
+    quick = check_dataset("unbc", unbc)
+    assert not quick.ok and any(png.name in p and "truncated" in p for p in quick.problems), quick.text
+    full = check_dataset("unbc", unbc, full=True)
+    assert any(png.name in p for p in full.problems) and any(mid.name in p for p in full.problems)
+
+    mint = _copy_set(tmp_path_factory, tmp_path, "synth-mint", "m")
+    jpg = sorted(next(mint.glob("Sub*/Annotated*/*_Label*")).glob("RGB/*.jpg"))[-1]  # a last frame
+    jpg.write_bytes(jpg.read_bytes()[: jpg.stat().st_size // 2])
+    report = check_dataset("mint", mint)
+    assert not report.ok and any(jpg.name in p and "end-of-image" in p for p in report.problems), report.text
+
+    biovid = _copy_set(tmp_path_factory, tmp_path, "synth-biovid", "b")
+    mp4 = sorted((biovid / "PartA" / "video").rglob("*.mp4"))[1]
+    mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
+    report = check_dataset("biovid", biovid)
+    assert not report.ok and any(mp4.name in p for p in report.problems), report.text
+    assert report.counts["PartA.samples"] == 19  # the other videos are counted
+
+
+def test_check_mint_lists_every_unparsable_folder(tmp_path):
+    from pain_lib.data.check import check_dataset
+
+    root = make_mint(tmp_path)
+    (root / "Sub3Jensen").mkdir()
+    (root / "Sub2 Ida Jensen" / "Trial01").mkdir()
+    report = check_dataset("mint", root)
+    assert not report.ok
+    assert any("'Sub3Jensen'" in p and "Sub<k> <first name>" in p for p in report.problems)
+    assert any("'Sub2 Ida Jensen/Trial01'" in p and "Annotated_data_Sub02_TrialNN" in p for p in report.problems)
+    assert report.counts["samples"] == 8  # the well-formed sweeps are still read
+
+
+def test_cli_data_check_subset_passes_strict_fails_layout_error_names_the_file(tmp_path, capsys):
+    from pain_lib import cli
+
+    root = make_unbc(tmp_path / "u")
+    assert cli.main(["data", "check", "--dataset", "unbc", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "MISMATCH (manifest: 25)" in out and "--strict" in out
+    assert cli.main(["data", "check", "--dataset", "unbc", "--root", str(root), "--strict"]) == 1
+    assert "subjects: found 1, manifest says 25" in capsys.readouterr().out
+    (root / PSPI_FILE).unlink()
+    assert cli.main(["data", "check", "--dataset", "unbc", "--root", str(root), "--full"]) == 1
+    out = capsys.readouterr().out
+    assert "missing PSPI label file" in out and "ll042t1aaaff002_facs.txt" in out

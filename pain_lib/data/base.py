@@ -171,7 +171,7 @@ class PainDataset:
         self.samples: list[Sample] = self._read_samples()
         if not self.samples:
             err = self.layout_error("no samples found" + (f" that could be read ({len(self.problems)} "
-                                                          f"problems)" if self.problems else ""))
+                                                          f"problem(s) above)" if self.problems else ""))
             err.problems = list(self.problems)
             raise err
         self._attach_truth()

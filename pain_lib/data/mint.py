@@ -82,10 +82,10 @@ class MIntPAINDataset(PainDataset):
             m = _TRIAL_RE.match(d.name)
             with self.problem_scope():
                 if not m:
-                    raise self.layout_error(f"folder {sdir.name}/{d.name!r} is not a trial folder: expected "
+                    raise self.layout_error(f"folder '{sdir.name}/{d.name}' is not a trial folder: expected "
                                             f"'Annotated_data_Sub{k:02d}_TrialNN'")
                 if int(m.group(1)) != k:
-                    raise self.layout_error(f"trial folder {sdir.name}/{d.name!r} names subject "
+                    raise self.layout_error(f"trial folder '{sdir.name}/{d.name}' names subject "
                                             f"{int(m.group(1))}, but its subject folder is Sub{k}")
                 trials.append(d)
         if not trials:
