@@ -31,11 +31,19 @@ __all__ = [
     "to_markdown",
     "atomic_write_text",
     "atomic_write_bytes",
+    "atomic_write_json",
     "write_index",
     "artifact_status",
 ]
 
 PAPERS = ("hrg", "scn", "binary", "ahdi", "ssd")
+
+
+def atomic_write_json(path, obj: Any) -> Path:
+    """Provenance JSON as results/ has always held it (sorted keys, indent 2), written through
+    the one atomic writer (:func:`pain_lib.io.atomic_write_text`)."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
 _TABLE_COLUMNS = ["paper", "artifact", "dataset", "row", "column", "metric", "value", "std", "unit", "note"]
 
 
