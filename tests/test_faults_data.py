@@ -439,3 +439,38 @@ def test_cli_data_check_subset_passes_strict_fails_layout_error_names_the_file(t
     assert cli.main(["data", "check", "--dataset", "unbc", "--root", str(root), "--full"]) == 1
     out = capsys.readouterr().out
     assert "missing PSPI label file" in out and "ll042t1aaaff002_facs.txt" in out
+
+
+# ----------------------------------------------------------------------- 5. representations notebook
+def test_ahdi_clip_choice_says_what_is_missing_instead_of_stopiteration():
+    from pain_lib.preprocess import plots
+
+    short = {"synth-mint\nSub01_Trial01_Sweep02_Label4": (np.zeros((12, 8, 8, 3), np.uint8), {}),
+             "synth-mint\nSub02_Trial01_Sweep02_Label4": (np.zeros((9, 8, 8, 3), np.uint8), {})}
+    with pytest.warns(UserWarning, match=r"no clip has the 16 frames.*synth-mint 12, synth-mint 9.*longest \(12"):
+        assert plots.pick_ahdi_clip(short, 16) == "synth-mint\nSub01_Trial01_Sweep02_Label4"
+    long = {**short, "synth-unbc\nx": (np.zeros((40, 8, 8, 3), np.uint8), {})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plots.pick_ahdi_clip(long, 16) == "synth-unbc\nx"
+    with pytest.raises(ValueError, match="no clips"):
+        plots.pick_ahdi_clip({}, 16)
+
+
+def test_heart_rate_panel_without_ecg_says_what_is_missing(tmp_path):
+    from pain_lib.preprocess import plots
+
+    root = make_biovid(tmp_path / "a")
+    for kind in ("biosignals_raw", "biosignals_filtered"):
+        shutil.rmtree(root / "PartA" / kind)
+    ds = open_dataset("biovid", root)
+    with pytest.raises(ValueError, match=r"needs genuine samples with an ECG.*none of its 3 samples has a "
+                                         r"biosignal file.*biosignals_filtered"):
+        plots.sample_with_ecg(ds)
+    with pytest.raises(ValueError, match="none of its 3 samples"):
+        plots.heart_rate_table(ds, n=2, size=32, cache=FeatureCache(tmp_path / "c"))
+    make_biovid(tmp_path / "b", part="PartD", classes=("PA2",))
+    posed = open_dataset("biovid", tmp_path / "b", part="posed")
+    with pytest.raises(ValueError, match="all posed"):
+        plots.sample_with_ecg(posed)
+    assert plots.sample_with_ecg(open_dataset("biovid", make_biovid(tmp_path / "c"))).physiology is not None
