@@ -474,3 +474,28 @@ def test_heart_rate_panel_without_ecg_says_what_is_missing(tmp_path):
     with pytest.raises(ValueError, match="all posed"):
         plots.sample_with_ecg(posed)
     assert plots.sample_with_ecg(open_dataset("biovid", make_biovid(tmp_path / "c"))).physiology is not None
+
+
+# ----------------------------------------------------------------------- PAIN_LIB_CACHE
+def test_pain_lib_cache_moves_every_data_and_preprocess_cache(tmp_path, monkeypatch, unbc):
+    from pain_lib import paths
+    from pain_lib.data.clips import ClipDataset
+    from pain_lib.preprocess import plots
+
+    project = tmp_path / "project"
+    project.mkdir()
+    moved = tmp_path / "elsewhere"
+    monkeypatch.setenv("PAIN_LIB_ROOT", str(project))
+    monkeypatch.setenv("PAIN_LIB_CACHE", str(moved))
+    monkeypatch.delenv("PAIN_LIB_EXPERIMENTS", raising=False)
+    for d in (paths.face_cache_dir("synth-unbc-tiny"), paths.preprocess_cache_dir(), paths.experiments_dir(),
+              FeatureCache().root):
+        assert d.is_relative_to(moved), d
+    s = unbc.samples[0]
+    plots.load_face_clip(s, 16, crop="full")  # default FeatureCache
+    ds = ClipDataset([s], clip_len=4, size=16, crop="full", cache_dir=paths.face_cache_dir("synth-unbc-tiny"))
+    ds[0]
+    written = {p.suffix for p in moved.rglob("*") if p.is_file()}
+    assert written == {".npz", ".npy"}
+    assert not (project / "cache").exists()
+    assert paths.portable(paths.face_cache_dir("t")) == "<cache>/data/t"
