@@ -7,7 +7,7 @@
     pain-lib reproduce [--profile P] [--only GLOB] [--jobs N]
     pain-lib index                                  regenerate results/README.md
     pain-lib synth --flavour F --scale S --out DIR  write a synthetic dataset
-    pain-lib data check --dataset NAME --root PATH  check a dataset against its manifest
+    pain-lib data check --dataset NAME --root PATH [--full] [--strict]  check a dataset against its manifest
     pain-lib data prepare [--profile P]             generate the synthetic sets the notebooks use
 """
 
@@ -110,9 +110,9 @@ def _cmd_synth(args) -> int:
 
 
 def _cmd_data_check(args) -> int:
-    from .data.check import check_dataset
+    from .datacheck import check_dataset
 
-    rep = check_dataset(args.dataset, Path(args.root))
+    rep = check_dataset(args.dataset, Path(args.root), full=args.full, strict=args.strict)
     print(rep.text)
     return 0 if rep.ok else 1
 
@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = dsub.add_parser("check", help="check a dataset folder against its manifest")
     c.add_argument("--dataset", required=True)
     c.add_argument("--root", required=True)
+    c.add_argument("--full", action="store_true",
+                   help="decode every frame (default: first and last of every video, a sample of images)")
+    c.add_argument("--strict", action="store_true",
+                   help="fail when the counts differ from the manifest's (default: report them)")
     c.set_defaults(func=_cmd_data_check)
     c = dsub.add_parser("prepare", help="generate (once) the synthetic datasets the registered notebooks use")
     c.add_argument("--profile", default="standard", choices=["tiny", "standard", "paper"])

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "sha256_bytes",
-           "sha256_file"]
+           "sha256_file", "CacheIntegrityWarning"]
+
+
+class CacheIntegrityWarning(UserWarning):
+    """A cache entry failed its content checksum (or could not be read); it was discarded and
+    is recomputed.  The message names the file."""
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -58,9 +63,10 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int = 1) -> Path:
+def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int = 1, sort_keys: bool = False) -> Path:
     """Write ``obj`` as JSON (non-JSON values as their text) atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=indent, default=str, ensure_ascii=False) + "\n")
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=str, ensure_ascii=False)
+    return atomic_write_text(path, text + "\n")
 
 
 def sha256_bytes(data: bytes) -> str:

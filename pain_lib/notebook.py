@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import io as io_
 from . import paths, report
 from .config import (
     PAPER_DATASET_OF,
@@ -154,7 +155,8 @@ class Run:
         if self.is_synthetic:
             from . import synth
 
-            return synth.ensure(self.dataset, self.profile.synth_scale, Path(given) if given else None, seed=0)
+            return synth.ensure(self.dataset, self.profile.synth_scale, Path(given) if given else None,
+                                seed=int(self.params.get("synth_seed", 0)))
         if not given:
             raise DataRootError(
                 f"dataset {self.dataset!r} is a licensed dataset that is not shipped: set "
@@ -268,8 +270,8 @@ class Run:
         buf = io.StringIO()
         table.to_csv(buf, index=False)
         files = [stem.with_suffix(".csv"), stem.with_suffix(".md")]
-        report.atomic_write_text(files[0], buf.getvalue())
-        report.atomic_write_text(files[1], md)
+        io_.atomic_write_text(files[0], buf.getvalue())
+        io_.atomic_write_text(files[1], md)
         self._write_provenance(stem, paper, artifact, "table", files, caption)
         return table
 
@@ -284,7 +286,7 @@ class Run:
         for ext, kw in ((".png", {"dpi": 130}), (".svg", {})):
             buf = io.BytesIO()
             fig.savefig(buf, format=ext[1:], bbox_inches="tight", **kw)
-            files.append(report.atomic_write_bytes(stem.with_suffix(ext), buf.getvalue()))
+            files.append(io_.atomic_write_bytes(stem.with_suffix(ext), buf.getvalue()))
         self._write_provenance(stem, paper, artifact, "figure", files, caption)
         return files
 
@@ -295,7 +297,7 @@ class Run:
         kinds = sorted({kind} | ({"table"} if any(n.endswith(".csv") for n in names) else set())
                        | ({"figure"} if any(n.endswith(".png") for n in names) else set()))
         prov = self._provenance(paper, artifact, "+".join(kinds), list(names), caption)
-        report.atomic_write_json(stem.with_suffix(".json"), prov)
+        io_.atomic_write_json(stem.with_suffix(".json"), prov, indent=2, sort_keys=True)
         for p in [*files, stem.with_suffix(".json")]:
             if p not in self.written:
                 self.written.append(p)

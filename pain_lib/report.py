@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_bytes, atomic_write_text
+from .io import atomic_write_text
 
 __all__ = [
     "VERDICTS",
@@ -38,13 +38,13 @@ __all__ = [
     "side_by_side",
     "format_mean_std",
     "to_markdown",
-    "atomic_write_text",
-    "atomic_write_bytes",
     "write_index",
     "artifact_status",
 ]
 
 PAPERS = ("hrg", "scn", "binary", "ahdi", "ssd")
+
+
 _TABLE_COLUMNS = ["paper", "artifact", "dataset", "row", "column", "metric", "value", "std", "unit", "note"]
 
 

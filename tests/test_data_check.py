@@ -6,7 +6,7 @@ import yaml
 from _synth_data import tiny_root
 from test_data_layouts import make_unbc
 
-from pain_lib.data.check import check_dataset, load_manifest, manifest_dir
+from pain_lib.datacheck import check_dataset, load_manifest, manifest_dir
 
 
 def test_manifests_exist_and_name_protocols_and_access():
@@ -39,8 +39,11 @@ def test_check_detects_edited_labels(tmp_path_factory, tmp_path):
 
 def test_check_real_layout_counts_and_errors(tmp_path):
     report = check_dataset("unbc", make_unbc(tmp_path / "u"))
-    assert not report.ok  # a 1-subject tree is not the full archive
+    assert report.ok, report.text  # a correct 1-subject tree is a subset: reported, not a failure
     assert "subjects" in report.text and "MISMATCH (manifest: 25)" in report.text
     assert report.counts == {"subjects": 1, "samples": 1, "frames": 4}
+    assert report.count_mismatches[0] == "subjects: found 1, manifest says 25"
+    strict = check_dataset("unbc", tmp_path / "u", strict=True)
+    assert not strict.ok and "subjects: found 1, manifest says 25" in strict.problems
     bad = check_dataset("unbc", tmp_path / "missing")
     assert not bad.ok and "does not exist" in bad.text

@@ -24,6 +24,7 @@ from pain_lib.data.samplers import (
     make_sampler,
     sliding_windows,
 )
+from pain_lib.io import CacheIntegrityWarning
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +135,9 @@ def test_clip_cache_roundtrip_atomic(tmp_path, unbc):
     assert len(calls) == 2
     assert not list(tmp_path.rglob("*.tmp"))
     key = cache.key(s, {"size": 2})
-    cache.path(key).write_bytes(b"garbage")  # a damaged entry is recomputed
-    cache.get_or_compute(s, {"size": 2}, compute)
+    cache.path(key).write_bytes(b"garbage")  # a damaged entry is recomputed, with a warning
+    with pytest.warns(CacheIntegrityWarning, match=key):
+        cache.get_or_compute(s, {"size": 2}, compute)
     assert len(calls) == 3
 
 

@@ -1,8 +1,10 @@
 """The preprocessing cache: content keys, atomic writes, hits instead of recomputation."""
 
 import numpy as np
+import pytest
 import torch
 
+from pain_lib.io import CacheIntegrityWarning
 from pain_lib.preprocess.cache import FeatureCache, cache_key
 from pain_lib.preprocess.rank_pooling import dynamic_image
 
@@ -43,7 +45,8 @@ def test_call_wrapper_and_corrupt_entry(tmp_path):
     np.testing.assert_allclose(d1, dynamic_image(clip))
     (npz,) = tmp_path.rglob("*.npz")
     npz.write_bytes(b"garbage")  # a corrupt entry is a miss, recomputed and rewritten
-    d2 = cache(dynamic_image, clip)
+    with pytest.warns(CacheIntegrityWarning, match=npz.name):
+        d2 = cache(dynamic_image, clip)
     np.testing.assert_allclose(d2, d1)
     assert cache.misses == 2
     t = cache(dynamic_image, torch.from_numpy(clip).permute(3, 0, 1, 2))

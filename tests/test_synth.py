@@ -283,6 +283,7 @@ def test_ensure_reuses_and_redoes_interrupted(tmp_path, monkeypatch):
 
     small = SCALES["synth-mint"]["tiny"].replace(n_subjects=1, trials=1, depth_thermal=False)
     monkeypatch.setitem(SCALES["synth-mint"], "tiny", small)  # keep the test fast
+    monkeypatch.setenv("PAIN_LIB_DATA", str(tmp_path))  # stale sets are redone only in the project's data dir
     root = tmp_path / "m"
     synth.generate("synth-mint", "tiny", root, progress=False, sweep_frames=(8, 9))
     # a marker with other parameters is stale -> ensure regenerates with the scale's parameters

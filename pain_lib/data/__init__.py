@@ -11,7 +11,7 @@ Modules: ``base`` (Sample, PainDataset, errors), ``unbc`` / ``biovid`` / ``mint`
 ``labels`` (label views, class-pair tasks), ``video`` (OpenCV IO, RGB), ``samplers``,
 ``crop`` (landmark / Haar face boxes, smoothing), ``cache`` (on-disk clip cache),
 ``clips`` (``ClipDataset`` for 3D CNNs; imports torch), ``splits`` (LOSO, group k-fold,
-cross-dataset), ``summary`` (ssd Table 1), ``check`` (``pain-lib data check``).
+cross-dataset), ``summary`` (ssd Table 1); ``pain-lib data check`` is :mod:`pain_lib.datacheck`.
 """
 
 from __future__ import annotations

@@ -11,11 +11,19 @@ A reader subclasses :class:`PainDataset`, draws its folder tree in its docstring
 The base class does the rest: the missing-root message, attaching the simulator's ground
 truth (``sample.meta["truth"]``) when a ``synth_truth/`` sidecar exists, clip reading, and
 subject / count summaries.
+
+A reader wraps the reading of each item (sequence, index row, sweep) in
+``with self.problem_scope():``.  Normally the first :class:`DataLayoutError` propagates (the
+error names the first mismatch); with the option ``collect_problems=True`` (``pain-lib data
+check``) each failing item is skipped and its message appended to ``dataset.problems``, so
+every problem is listed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,13 +79,21 @@ class Sample:
         return int(self.meta["n_frames"])
 
     def __fingerprint__(self) -> dict:
-        """What identifies this sample's content for :func:`pain_lib.fingerprint.fingerprint`:
-        id, subject, labels, and name, size and modification time of every media file."""
-        stats = self.__dict__.get("_media_stats")
-        if stats is None:  # once per process: UNBC has ~50,000 frame files
-            files = [self.video] if self.video is not None else list(self.frames or [])
-            stats = [(Path(f).name, *((st := Path(f).stat()).st_size, st.st_mtime_ns)) for f in files]
-            self.__dict__["_media_stats"] = stats
+        """What identifies this sample for :func:`pain_lib.fingerprint.fingerprint` -- the one
+        rule every cache and the experiment store use: id, subject, labels, and the name, size
+        and modification time of every file it is read from (video or every frame, landmark files,
+        biosignals; ``stat`` only, nothing is read). Editing, replacing or touching any one of
+        them changes it; listing the same files again does not."""
+        files = [self.video] if self.video is not None else list(self.frames or [])
+        files += list(self.meta.get("landmark_files") or [])
+        files += [self.physiology] if self.physiology is not None else []
+        stats = []
+        for f in files:
+            try:
+                st = os.stat(f)
+                stats.append((Path(f).name, st.st_size, st.st_mtime_ns))
+            except OSError:
+                stats.append((Path(f).name, None, None))
         return {"id": self.sample_id, "subject": self.subject, "labels": self.labels, "media": stats}
 
     def __repr__(self) -> str:
@@ -142,6 +158,9 @@ class PainDataset:
 
     def __init__(self, root: str | Path, **options: Any):
         self.options = dict(options)
+        #: with ``collect_problems=True``: every item that could not be read, one line each
+        self.problems: list[str] = []
+        self._collect = bool(self.options.pop("collect_problems", False))
         given = Path(root).expanduser()
         if not given.exists():
             raise DataLayoutError(
@@ -155,7 +174,10 @@ class PainDataset:
         self._validate()
         self.samples: list[Sample] = self._read_samples()
         if not self.samples:
-            raise self.layout_error("no samples found")
+            err = self.layout_error("no samples found" + (f" that could be read ({len(self.problems)} "
+                                                          f"problem(s) above)" if self.problems else ""))
+            err.problems = list(self.problems)
+            raise err
         self._attach_truth()
 
     # -- raw readers (override) ------------------------------------------------------
@@ -173,13 +195,29 @@ class PainDataset:
         """A :class:`DataLayoutError` naming the first ``mismatch`` and the expected layout."""
         r = root if root is not None else getattr(self, "root", None)
         return DataLayoutError(
-            f"{self.paper_name} layout error under {str(r)!r}: {mismatch}\nExpected layout:\n{self.LAYOUT}")
+            f"{self.paper_name} layout error under {str(r)!r}: {mismatch}\nExpected layout:\n{self.LAYOUT}",
+            mismatch=mismatch)
+
+    @contextlib.contextmanager
+    def problem_scope(self):
+        """Read one item inside this block: a :class:`DataLayoutError` propagates, or -- with
+        ``collect_problems=True`` -- skips the item and is recorded in :attr:`problems`."""
+        try:
+            yield
+        except DataLayoutError as e:
+            if not self._collect:
+                raise
+            self.problems.append(e.mismatch)
+
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the dataset root (for messages)."""
+        path = Path(path)
+        return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
 
     def require(self, path: Path, what: str) -> Path:
         """Return ``path`` or raise a layout error that it is missing."""
         if not path.exists():
-            rel = path.relative_to(self.root) if path.is_relative_to(self.root) else path
-            raise self.layout_error(f"missing {what}: {rel}")
+            raise self.layout_error(f"missing {what}: {self.rel(path)}")
         return path
 
     def _attach_truth(self) -> None:

@@ -52,6 +52,8 @@ class BioVidDataset(PainDataset):
     ``root`` may be the folder holding ``PartA/``, ``PartD/``... or one part folder itself
     (the one holding ``starting_point/``).  One :class:`Sample` per 5.5 s window (25 fps).
     Labels: ``class`` (0-4: BL1, PA1-PA4), ``class_name``, ``posed`` (1 for the posed part).
+    ``class_id`` must be an integer 0-4 that agrees with a known ``class_name`` (else a
+    :class:`DataLayoutError` naming the line of ``samples.csv``).
     ``physiology`` is the filtered (or, with ``signals="raw"``, raw) biosignal file.
     Options: ``part`` (``"A"`` default, ``"B"``, ..., or ``"posed"``), ``posed_part`` (letter
     of the posed part, default ``"D"``), ``signals`` (``filtered`` / ``raw``), ``fps`` (25).
@@ -113,34 +115,47 @@ class BioVidDataset(PainDataset):
         return rows
 
     def _read_samples(self) -> list[Sample]:
-        fps = float(self.options.get("fps", 25.0))
         signals = self.options.get("signals", "filtered")
         if signals not in ("filtered", "raw"):
             raise ValueError(f"signals must be 'filtered' or 'raw', got {signals!r}")
-        posed = self.posed
         samples = []
         for line, r in enumerate(self._read_index(), start=2):
-            subj, name, cname = r["subject_name"], r["sample_name"], r["class_name"]
-            video = self.require(self.root / "video" / subj / f"{name}.mp4",
-                                 f"video of samples.csv line {line}")
-            if cname in CLASS_IDS:
-                cls = CLASS_IDS[cname]
-            else:
-                try:
-                    cls = int(r["class_id"])
-                except ValueError:
-                    raise self.layout_error(f"samples.csv line {line}: unknown class {cname!r} "
-                                            f"and non-numeric class_id {r['class_id']!r}") from None
-            bio = {k: self.root / f"biosignals_{k}" / subj / f"{name}_bio.csv" for k in ("filtered", "raw")}
-            samples.append(Sample(
-                subject=subj, sample_id=name, frames=None, video=video, fps=fps,
-                labels={"class": cls, "class_name": cname, "posed": int(posed)},
-                physiology=bio[signals] if bio[signals].is_file() else None,
-                meta={"part": self.part, "subject_id": r["subject_id"], "index_sample_id": r["sample_id"],
-                      "biosignals_raw": bio["raw"] if bio["raw"].is_file() else None,
-                      "biosignals_filtered": bio["filtered"] if bio["filtered"].is_file() else None},
-            ))
+            with self.problem_scope():
+                samples.append(self._read_row(line, r, signals))
         return samples
+
+    def _class_of(self, line: int, r: dict) -> int:
+        """The class 0-4 of index row ``r`` (line ``line`` of samples.csv), checked."""
+        where = f"starting_point/samples.csv line {line}"
+        text, cname = r["class_id"], r["class_name"]
+        try:
+            cid = int(text)
+        except ValueError:
+            raise self.layout_error(f"{where}: class_id {text!r} is not an integer class 0-4"
+                                    + (f" (class_name {cname!r})" if cname else "")) from None
+        if not 0 <= cid <= 4:
+            raise self.layout_error(f"{where}: class_id {cid} is outside 0-4 (BL1=0, PA1-PA4=1-4; "
+                                    f"class_name {cname!r})")
+        if cname in CLASS_IDS and CLASS_IDS[cname] != cid:
+            raise self.layout_error(f"{where}: class_id {cid} contradicts class_name {cname!r} "
+                                    f"(class {CLASS_IDS[cname]})")
+        return cid
+
+    def _read_row(self, line: int, r: dict, signals: str) -> Sample:
+        fps = float(self.options.get("fps", 25.0))
+        subj, name, cname = r["subject_name"], r["sample_name"], r["class_name"]
+        cls = self._class_of(line, r)
+        video = self.require(self.root / "video" / subj / f"{name}.mp4",
+                             f"video of samples.csv line {line}")
+        bio = {k: self.root / f"biosignals_{k}" / subj / f"{name}_bio.csv" for k in ("filtered", "raw")}
+        return Sample(
+            subject=subj, sample_id=name, frames=None, video=video, fps=fps,
+            labels={"class": cls, "class_name": cname, "posed": int(self.posed)},
+            physiology=bio[signals] if bio[signals].is_file() else None,
+            meta={"part": self.part, "subject_id": r["subject_id"], "index_sample_id": r["sample_id"],
+                  "biosignals_raw": bio["raw"] if bio["raw"].is_file() else None,
+                  "biosignals_filtered": bio["filtered"] if bio["filtered"].is_file() else None},
+        )
 
     def class_counts(self) -> dict[int, int]:
         """Number of samples per class 0-4."""

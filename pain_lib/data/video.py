@@ -7,6 +7,8 @@ the file (truncated mp4, missing/corrupt image, empty sequence).
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +21,8 @@ from .errors import CorruptMediaError
 if TYPE_CHECKING:
     from .base import Sample
 
-__all__ = ["read_clip", "read_video", "read_images", "read_image", "iter_video", "video_info"]
+__all__ = ["read_clip", "read_video", "read_images", "read_image", "iter_video", "video_info",
+           "verify_image", "verify_video"]
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -126,3 +129,79 @@ def read_clip(sample: Sample, indices: Sequence[int] | np.ndarray | None = None)
                          f"{sample.sample_id!r}: {idx.min()}..{idx.max()}")
     uniq, inv = np.unique(idx, return_inverse=True)
     return read_images([sample.frames[i] for i in uniq])[inv]
+
+
+# ----------------------------------------------------------------------------- verification
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_problem(data: bytes) -> str | None:
+    """Why a PNG file is damaged (chunk structure, CRCs, IEND), or ``None``."""
+    pos = len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            return f"chunk {kind!r} runs past the end of the file (truncated)"
+        (crc,) = struct.unpack(">I", data[end - 4:end])
+        if zlib.crc32(data[pos + 4:end - 4]) != crc:
+            return f"chunk {kind!r} fails its CRC (corrupt)"
+        if kind == b"IEND":
+            return None
+        pos = end
+    return "no IEND chunk (truncated)"
+
+
+def verify_image(path: Path) -> tuple[int, int]:
+    """Check that an image file is complete and decodes; returns its ``(H, W)``.
+
+    Beyond decoding with OpenCV (which accepts a truncated JPEG, filling it with grey), a PNG
+    must have intact chunks (CRCs) up to ``IEND`` and a JPEG must end with its end-of-image
+    marker.  Raises :class:`CorruptMediaError` naming the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise CorruptMediaError(f"cannot read image file {str(path)!r}: {e}") from None
+    why = None
+    if data.startswith(_PNG_SIGNATURE):
+        why = _png_problem(data)
+    elif data.startswith(b"\xff\xd8"):
+        if not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+            why = "no JPEG end-of-image marker (truncated)"
+    if why is None:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            why = "cannot be decoded (empty or corrupt)"
+    if why is not None:
+        raise CorruptMediaError(f"image file {str(path)!r}: {why}")
+    return int(img.shape[0]), int(img.shape[1])
+
+
+def verify_video(path: Path, *, full: bool = False) -> int:
+    """Check that a video decodes: its first and last frame (by the header's count), or with
+    ``full`` every frame, counting them against the header.  Returns the frames checked.
+    Raises :class:`CorruptMediaError` naming the file."""
+    n = video_info(path)["n_frames"]
+    cap = _open(path)
+    try:
+        ok, _ = cap.read()
+        if not ok:
+            raise CorruptMediaError(f"video file {str(path)!r}: cannot decode its first frame")
+        if full:
+            decoded = 1
+            while cap.read()[0]:
+                decoded += 1
+            if decoded < n:
+                raise CorruptMediaError(f"video file {str(path)!r} ended after {decoded} of the {n} "
+                                        f"frames its header announces (truncated?)")
+            return decoded
+        if n > 1:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, n - 1)
+            ok, _ = cap.read()
+            if not ok:
+                raise CorruptMediaError(f"video file {str(path)!r}: its last frame ({n - 1}) does not "
+                                        f"decode (truncated?)")
+        return min(n, 2)
+    finally:
+        cap.release()

@@ -5,11 +5,16 @@ A result is stored as one ``.npz`` under ``<root>/<function>/<key[:2]>/<key>.npz
 
 * the *identity* of the input is hashed by content: arrays/tensors by dtype, shape and bytes;
   existing files by path, size and modification time; a dataset ``Sample`` by its id and its
-  media files; objects with ``__cache_identity__()`` by what it returns; other dataclasses,
-  mappings, lists and scalars recursively;
+  media files (the video, or every frame file, and its landmark and biosignal files: ``stat``
+  only, see :func:`pain_lib.data.cache.source_fingerprint`); objects with
+  ``__cache_identity__()`` by what it returns; other dataclasses, mappings, lists and scalars
+  recursively;
 * ``params`` are canonical JSON (sorted keys), so keyword order does not matter;
-* writes are atomic (temporary file in the same folder, then ``os.replace``); an unreadable
-  entry counts as a miss and is rewritten.
+* every entry stores a SHA-256 of its content (``__sha256__``: kind, and each array's name,
+  dtype, shape and bytes), written on save and checked on load (once per process per file
+  version); a mismatch or an unreadable entry is deleted and recomputed with a
+  :class:`~pain_lib.io.CacheIntegrityWarning` naming the file;
+* writes are atomic (:func:`pain_lib.io.atomic_write`).
 
 >>> cache = FeatureCache()                     # $PAIN_LIB_CACHE or <repo>/cache/preprocess
 >>> di = cache(dynamic_image, clip)            # computed once, then loaded
@@ -22,6 +27,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,13 +35,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..io import atomic_write
+from ..fingerprint import fingerprint
+from ..io import CacheIntegrityWarning, atomic_write
 from ..paths import preprocess_cache_dir
 
-__all__ = ["CACHE_VERSION", "default_cache_dir", "identity_digest", "cache_key", "FeatureCache"]
+__all__ = ["CACHE_VERSION", "default_cache_dir", "identity_digest", "cache_key", "content_digest", "FeatureCache"]
 
 #: bump to invalidate every cached entry after a change of the preprocessing code
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -82,17 +89,10 @@ def _canonical(obj: Any) -> Any:
 
 
 def _sample_identity(sample) -> dict:
-    """A dataset sample (``pain_lib.data.Sample``) is identified by its id and its media files
-    (path, size, mtime of the video, or of the first and last frame and the frame count)."""
-    frames = list(getattr(sample, "frames", None) or [])
-    ends = [frames[0], frames[-1]] if frames else []
-    return {
-        "sample": str(sample.sample_id),
-        "subject": str(getattr(sample, "subject", "")),
-        "video": _canonical(Path(sample.video)) if getattr(sample, "video", None) else None,
-        "frames": {"n": len(frames), "ends": [_canonical(Path(p)) for p in ends]},
-        "physiology": _canonical(Path(sample.physiology)) if getattr(sample, "physiology", None) else None,
-    }
+    """A dataset sample (``pain_lib.data.Sample``) is identified by the library's one rule,
+    :func:`pain_lib.fingerprint.fingerprint` (its id, labels and every media file it is read
+    from -- video or every frame, landmarks, biosignals -- by name, size and mtime)."""
+    return {"sample": fingerprint(sample)}
 
 
 def identity_digest(identity: Any) -> str:
@@ -130,6 +130,29 @@ def _to_arrays(value: Any) -> tuple[dict[str, np.ndarray], str]:
     )
 
 
+def content_digest(kind: str, arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 of an entry's content: its kind and each array's name, dtype, shape and bytes."""
+    h = hashlib.sha256(f"kind={kind}\n".encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}\n".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class _Damaged(Exception):
+    """A cache entry failed verification (message: why)."""
+
+
+#: path -> ((size, mtime_ns, inode), sha256) of entries verified (or written) in this process
+_VERIFIED: dict[str, tuple[tuple[int, int, int], str]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 class FeatureCache:
     """Content-addressed ``.npz`` cache of preprocessing results (see module docstring)."""
 
@@ -143,31 +166,75 @@ class FeatureCache:
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in func_name)
         return self.root / safe / key[:2] / f"{key}.npz"
 
-    def load(self, func_name: str, identity: Any, params: dict | None = None):
-        """The cached value, or ``None`` when absent or unreadable."""
-        p = self.path(func_name, cache_key(func_name, identity, params))
+    @staticmethod
+    def _read(p: Path) -> tuple[str, dict[str, np.ndarray], str]:
+        """``(kind, arrays, checksum)`` of entry ``p``, verified; raises :class:`_Damaged`."""
+        try:
+            stamp = _stamp(p)
+            with np.load(p, allow_pickle=False) as z:
+                kind = str(z["__kind__"])
+                stored = str(z["__sha256__"])
+                arrays = {k: z[k] for k in z.files if not k.startswith("__")}
+        except KeyError as e:
+            raise _Damaged(f"no {e} member") from None
+        except Exception as e:  # any unreadable file is a damaged entry
+            raise _Damaged(f"unreadable: {type(e).__name__}: {e}") from None
+        known = _VERIFIED.get(str(p))
+        if known is None or known != (stamp, stored):
+            actual = content_digest(kind, arrays)
+            if actual != stored:
+                raise _Damaged(f"content checksum {actual[:12]} differs from the stored {stored[:12]}")
+            _VERIFIED[str(p)] = (stamp, stored)
+        return kind, arrays, stored
+
+    def _checked(self, p: Path) -> tuple[str, dict[str, np.ndarray], str] | None:
         if not p.is_file():
             return None
         try:
-            with np.load(p, allow_pickle=False) as z:
-                kind = str(z["__kind__"])
-                arrays = {k: z[k] for k in z.files if not k.startswith("__")}
-        except Exception:
+            return self._read(p)
+        except _Damaged as e:
+            warnings.warn(f"preprocessing cache entry {str(p)!r} is damaged ({e}); discarding and "
+                          f"recomputing it", CacheIntegrityWarning, stacklevel=3)
+            _VERIFIED.pop(str(p), None)
+            try:
+                p.unlink()
+            except OSError:
+                pass
             return None
+
+    def load(self, func_name: str, identity: Any, params: dict | None = None):
+        """The cached value, or ``None`` when absent or damaged (a damaged entry is deleted,
+        with a warning)."""
+        entry = self._checked(self.path(func_name, cache_key(func_name, identity, params)))
+        if entry is None:
+            return None
+        kind, arrays, _ = entry
         if kind == "tensor":
             return torch.from_numpy(arrays["value"])
         if kind == "array":
             return arrays["value"]
         return arrays
 
+    def digest(self, func_name: str, identity: Any, params: dict | None = None) -> str | None:
+        """The verified content checksum of an entry (``None`` when absent or damaged)."""
+        entry = self._checked(self.path(func_name, cache_key(func_name, identity, params)))
+        return None if entry is None else entry[2]
+
     def save(self, func_name: str, identity: Any, params: dict | None, value: Any) -> Path:
-        """Store ``value`` atomically; returns the file written."""
+        """Store ``value`` with its content checksum, atomically; returns the file written."""
         key = cache_key(func_name, identity, params)
         p = self.path(func_name, key)
         arrays, kind = _to_arrays(value)
+        digest = content_digest(kind, arrays)
         meta = json.dumps({"function": func_name, "params": _canonical(dict(params or {})),
                            "version": CACHE_VERSION}, sort_keys=True)
-        return atomic_write(p, lambda f: np.savez(f, __kind__=np.array(kind), __meta__=np.array(meta), **arrays))
+        atomic_write(p, lambda f: np.savez(f, __kind__=np.array(kind), __meta__=np.array(meta),
+                                           __sha256__=np.array(digest), **arrays))
+        try:
+            _VERIFIED[str(p)] = (_stamp(p), digest)
+        except OSError:
+            pass
+        return p
 
     def get_or_compute(self, func_name: str, identity: Any, params: dict | None,
                        compute: Callable[[], Any]):

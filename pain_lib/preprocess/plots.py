@@ -13,6 +13,7 @@ disk with :class:`~pain_lib.preprocess.cache.FeatureCache`) and the ``plot_*`` f
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,8 @@ from .hrg import heart_rate_gain
 
 __all__ = [
     "pick_sample",
+    "pick_ahdi_clip",
+    "sample_with_ecg",
     "load_face_clip",
     "compute_representations",
     "plot_representations",
@@ -51,6 +54,47 @@ def pick_sample(dataset, *, min_frames: int = 8, posed: bool = False):
     cands = [s for s in dataset.samples if int(s.labels.get("posed", 0) or 0) == int(posed)]
     cands = cands or list(dataset.samples)
     return max(cands, key=lambda s: (_level(s), s.n_frames >= min_frames, s.n_frames))
+
+
+def pick_ahdi_clip(rows: dict[str, tuple[np.ndarray, dict]], min_frames: int = 16) -> str:
+    """The key of the first clip (``name -> (clip, representations)``) with at least
+    ``min_frames`` frames, for the AHDI figure (several segments of several frames).  When no
+    clip is that long, the longest one, with a warning saying which lengths were found."""
+    if not rows:
+        raise ValueError("no clips to choose from for the AHDI figure")
+    lengths = {key: int(clip.shape[0]) for key, (clip, _) in rows.items()}
+    for key, n in lengths.items():
+        if n >= min_frames:
+            return key
+    best = max(lengths, key=lengths.get)
+    found = ", ".join(f"{k.splitlines()[0]} {n}" for k, n in lengths.items())
+    warnings.warn(
+        f"no clip has the {min_frames} frames the AHDI figure wants (frames per clip: {found}); showing "
+        f"the longest ({lengths[best]} frames), whose segments are short. Longer clips: a dataset with "
+        f"longer sequences, a larger max_frames, or all_flavours=True for the other synthetic sets",
+        stacklevel=2)
+    return best
+
+
+def _ecg_samples(dataset) -> list:
+    """Genuine (not posed) samples with a biosignal (ECG) file, or a ValueError saying what is missing."""
+    with_bio = [s for s in dataset.samples if s.physiology is not None]
+    genuine = [s for s in with_bio if not int(s.labels.get("posed", 0) or 0)]
+    if genuine:
+        return genuine
+    name = getattr(dataset, "paper_name", "") or type(dataset).__name__
+    root = getattr(dataset, "root", "?")
+    what = (f"its {len(with_bio)} samples with biosignals are all posed" if with_bio else
+            f"none of its {len(dataset.samples)} samples has a biosignal file "
+            f"(BioVid layout: biosignals_filtered/<subject_name>/<sample_name>_bio.csv, or biosignals_raw/)")
+    raise ValueError(f"the rPPG-vs-ECG heart-rate panel needs genuine samples with an ECG, but {name} at "
+                     f"{str(root)!r} has none: {what}")
+
+
+def sample_with_ecg(dataset):
+    """The first genuine sample of ``dataset`` with a biosignal (ECG) file; a ValueError saying
+    what is missing when there is none."""
+    return _ecg_samples(dataset)[0]
 
 
 def load_face_clip(sample, size: int = 112, max_frames: int | None = None, *, crop: str = "auto",
@@ -258,14 +302,14 @@ def heart_rate_table(dataset, *, n: int = 20, size: int = 112, crop: str = "auto
     Returns a DataFrame: ``subject, sample_id, level, hr_ecg, hr_pos, hr_chrom, hr_truth,
     seconds, hrg, hrg_source``; ``hrg`` is the heart-rate gain (HR over the subject's mean
     no-pain HR, :func:`~pain_lib.preprocess.hrg.heart_rate_gain`) from the ECG when every
-    window has one, else from POS; ``NaN`` for subjects without a no-pain window.
+    window has one, else from POS; ``NaN`` for subjects without a no-pain window.  A dataset
+    without any genuine sample with an ECG raises a ValueError saying so.
     """
     import pandas as pd
 
     cache = cache or FeatureCache()
     rows = []
-    samples = [s for s in dataset.samples
-               if s.physiology is not None and not int(s.labels.get("posed", 0) or 0)][:n]
+    samples = _ecg_samples(dataset)[:n]
     for s in samples:
         faces = load_face_clip(s, size, crop=crop, cache=cache)
         trace = cache.get_or_compute("rgb_trace", s, {"size": size, "crop": crop},

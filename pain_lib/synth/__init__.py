@@ -10,8 +10,13 @@ Ground truth the real layouts have no place for (AU curves, heart rate per frame
 class, posed flag, landmarks) is written to ``<dataset root>/synth_truth/``.
 
 A generation writes ``.synth_in_progress.json`` first and ``.synth_complete.json`` (generator
-version, parameters, seed, counts, label checksum) last; :func:`ensure` reuses a folder only
-when the completion marker matches, and redoes an interrupted one.
+version, parameters, seed, counts, label checksum) last.  :func:`ensure` reuses a folder whose
+completion marker matches and generates into an empty or new folder; it never deletes a
+folder the user named: a folder holding another synthetic set (other flavour, scale or seed),
+files without a marker, or a stale / interrupted set outside the project's data folder
+(:func:`pain_lib.paths.synth_data_dir`) is a :class:`SyntheticDataError` saying what it holds
+and what was asked.  Only in the project's own data folder is a stale or interrupted set of
+the asked flavour, scale and seed regenerated.
 """
 
 from __future__ import annotations
@@ -55,18 +60,73 @@ def read_marker(root: Path) -> dict | None:
         return None
 
 
-def _clear(out: Path) -> None:
-    """Empty ``out`` if it is a (possibly partial) synthetic dataset; refuse anything else."""
+_IDENTITY = ("flavour", "scale", "seed")
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _describe(marker: dict | None, *, version: bool = True) -> str:
+    """``synth-unbc (scale tiny, seed 0, generator 1.3)`` from a marker."""
+    if not marker:
+        return "a synthetic set with an unreadable marker"
+    text = f"{marker.get('flavour', '?')} (scale {marker.get('scale', '?')}, seed {marker.get('seed', '?')}"
+    if version and marker.get("generator_version"):
+        return text + f", generator {marker['generator_version']})"
+    return text + ")"
+
+
+def _same_identity(marker: dict | None, want: dict, *, lenient: bool = False) -> bool:
+    """Whether ``marker`` is of the asked flavour, scale and seed (``lenient``: missing fields,
+    as in an unreadable progress marker, do not contradict)."""
+    if marker is None:
+        return lenient
+    return all(marker.get(k) == want[k] or (lenient and k not in marker) for k in _IDENTITY)
+
+
+def _in_project_data_dir(path: Path) -> bool:
+    """Whether ``path`` is a dataset folder directly under the project's synthetic-data folder."""
+    return Path(path).resolve().parent == synth_data_dir().resolve()
+
+
+def _holdings(out: Path) -> tuple[str, dict | None]:
+    """What ``out`` holds: ``("absent" | "empty" | "file" | "complete" | "partial" | "foreign", marker)``."""
     if not out.exists():
+        return "absent", None
+    if not out.is_dir():
+        return "file", None
+    if not any(out.iterdir()):
+        return "empty", None
+    if (out / COMPLETE_MARKER).exists():
+        return "complete", read_marker(out)
+    if (out / PROGRESS_MARKER).exists():
+        return "partial", _read_json(out / PROGRESS_MARKER)
+    return "foreign", None
+
+
+def _clear(out: Path, want: dict, *, overwrite: bool = False) -> None:
+    """Empty ``out`` when it is a (possibly partial) synthetic set of the identity ``want``
+    (flavour, scale, seed) -- or of any identity with ``overwrite`` --; refuse anything else."""
+    kind, marker = _holdings(out)
+    if kind in ("absent", "empty"):
         return
-    entries = list(out.iterdir())
-    if not entries:
-        return
-    if not ((out / COMPLETE_MARKER).exists() or (out / PROGRESS_MARKER).exists()):
+    if kind == "file":
+        raise SyntheticDataError(f"{out} is a file, not a folder")
+    if kind == "foreign":
         raise SyntheticDataError(
             f"{out} is not empty and holds no synthetic-dataset marker ({COMPLETE_MARKER}); "
             "refusing to overwrite it -- choose an empty or new folder")
-    for e in entries:
+    if not overwrite and not _same_identity(marker, want, lenient=kind == "partial"):
+        what = "an interrupted generation of " if kind == "partial" else ""
+        raise SyntheticDataError(
+            f"{out} holds {what}{_describe(marker)}; refusing to replace it with {_describe(want)} -- "
+            "choose an empty or new folder (or pass overwrite=True)")
+    for e in list(out.iterdir()):
         if e.is_dir() and not e.is_symlink():
             shutil.rmtree(e)
         else:
@@ -74,13 +134,14 @@ def _clear(out: Path) -> None:
 
 
 def generate(flavour: str, scale: str, out: Path, *, seed: int = 0, progress: bool = True,
-             workers: int | None = None, **overrides) -> Path:
+             workers: int | None = None, overwrite: bool = False, **overrides) -> Path:
     """Write the synthetic dataset ``flavour`` at ``scale`` into ``out`` and return ``out``.
 
     ``overrides`` replace fields of the scale's :class:`~pain_lib.synth.scales.ScaleParams`
     (e.g. ``n_subjects=2``).  ``workers`` defaults to the CPU count (1 for small jobs).
-    An existing synthetic dataset in ``out`` is replaced; a non-empty folder without a
-    marker is refused.
+    An existing synthetic dataset of the same flavour, scale and seed in ``out`` (complete or
+    interrupted) is replaced; one of another flavour, scale or seed is refused unless
+    ``overwrite``; a non-empty folder without a marker is always refused.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
@@ -93,9 +154,9 @@ def generate(flavour: str, scale: str, out: Path, *, seed: int = 0, progress: bo
         params = params.replace(**overrides)
     writer = WRITERS[flavour]
     out = Path(out).expanduser().resolve()
-    _clear(out)
-    out.mkdir(parents=True, exist_ok=True)
     meta = _marker_params(flavour, scale, seed, params)
+    _clear(out, meta, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / PROGRESS_MARKER, json.dumps(meta, indent=1))
     if workers is None:
         big = writer.frames(params) > 2500
@@ -132,21 +193,78 @@ def _lock(path: Path):
         yield
 
 
+def _check_can_generate(path: Path, want: dict) -> None:
+    """Raise :class:`SyntheticDataError` unless :func:`ensure` may generate into ``path``."""
+    kind, marker = _holdings(path)
+    if kind in ("absent", "empty"):
+        return
+    own = _in_project_data_dir(path)
+    asked = _describe(want, version=False)
+    hint = (f"point data_root at a folder holding {asked}, leave data_root empty to use the "
+            f"project's generated set, or name an empty or new folder to generate into")
+    if kind == "file":
+        raise SyntheticDataError(f"synthetic data root {path} is a file, not a folder; {hint}")
+    if kind == "foreign":
+        raise SyntheticDataError(
+            f"synthetic data root {path} holds files but no synthetic-dataset marker "
+            f"({COMPLETE_MARKER}): it is not a generated set, and it is never overwritten. Asked for "
+            f"{asked}; {hint}")
+    if kind == "partial":
+        if own and _same_identity(marker, want, lenient=True):
+            return
+        raise SyntheticDataError(
+            f"synthetic data root {path} holds an interrupted generation of {_describe(marker)} "
+            f"({PROGRESS_MARKER}, no {COMPLETE_MARKER}); asked for {asked}. It is outside the "
+            f"project's data folder {synth_data_dir()}, so it is not regenerated in place: delete it "
+            f"yourself or run `pain-lib synth --flavour {want['flavour']} --scale {want['scale']} "
+            f"--seed {want['seed']} --out {path}`; or {hint}")
+    if not _same_identity(marker, want):
+        extra = ""
+        if marker and marker.get("flavour") == want["flavour"] and marker.get("scale") == want["scale"]:
+            extra = (f" (to use it, ask for seed {marker.get('seed')}: the notebook parameter "
+                     f"synth_seed={marker.get('seed')})")
+        raise SyntheticDataError(
+            f"synthetic data root {path} holds {_describe(marker)}, but {asked} was asked for"
+            f"{extra}; the folder is left as it is: {hint}")
+    if own:
+        return  # stale (older generator or other parameters) in the project's data folder
+    raise SyntheticDataError(
+        f"synthetic data root {path} holds {_describe(marker)}, made with other generator "
+        f"parameters or version than this one's ({GENERATOR_VERSION}); asked for {asked}. It is "
+        f"outside the project's data folder {synth_data_dir()}, so it is not regenerated in place: "
+        f"run `pain-lib synth --flavour {want['flavour']} --scale {want['scale']} --seed "
+        f"{want['seed']} --out {path}` to regenerate it, or leave data_root empty")
+
+
 def ensure(flavour: str, scale: str, root: Path | None = None, *, seed: int = 0,
            progress: bool = True) -> Path:
     """Return the folder of a complete synthetic dataset, generating it if needed.
 
     ``root`` is the dataset folder itself; ``None`` uses :func:`default_root`.  A folder
     whose completion marker matches (flavour, scale, seed, generator version, parameters)
-    is reused; a missing, partial or stale one is (re)generated.
+    is reused; an empty or missing one is generated.  In the project's data folder
+    (:func:`pain_lib.paths.synth_data_dir`) a stale or interrupted set of the same flavour,
+    scale and seed is regenerated.  Anything else -- another flavour, scale or seed, files
+    without a marker, a stale set elsewhere -- raises :class:`SyntheticDataError` naming what
+    the folder holds and what was asked; nothing is deleted.
     """
-    get_scale(flavour, scale)  # validate names early
+    params = get_scale(flavour, scale)  # validate names early
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     path = Path(root).expanduser().resolve() if root is not None else default_root(flavour, scale, seed)
-    want = _marker_params(flavour, scale, seed, get_scale(flavour, scale))
-    with _lock(path):
+    want = _marker_params(flavour, scale, seed, params)
+
+    def matches() -> bool:
         have = read_marker(path)
-        if have is not None and all(have.get(k) == v for k, v in want.items()):
+        return have is not None and all(have.get(k) == v for k, v in want.items())
+
+    if matches():
+        return path
+    _check_can_generate(path, want)
+    with _lock(path):
+        if matches():  # another process finished it meanwhile
             return path
+        _check_can_generate(path, want)
         return generate(flavour, scale, path, seed=seed, progress=progress)
 
 
