@@ -40,7 +40,7 @@ def test_registry_lists_every_family():
     assert set(list_models()) >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models("video"))
 def test_registry_model_forward_backward(name):
     model = _tiny(name, zero_init_residual=False)
     x = torch.randn(*TINY)
@@ -55,7 +55,7 @@ def test_registry_model_forward_backward(name):
     assert model.model_spec["name"] == name
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models("video"))
 def test_registry_heads_and_features(name):
     model = _tiny(name, head="classification", num_outputs=5).eval()
     x = torch.randn(*TINY)
@@ -91,7 +91,7 @@ def test_get_model_errors_are_clear():
 def test_builder_args_are_keyword_only_and_typed():
     import inspect
 
-    for name in list_models():
+    for name in list_models("video"):
         from pain_lib.models import model_builder
 
         sig = inspect.signature(model_builder(name))

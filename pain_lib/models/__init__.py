@@ -4,7 +4,7 @@ Pick models by name::
 
     from pain_lib.models import get_model, list_models
     model = get_model("scn", depth=101, base_width=run.profile.base_width)   # PSPI regression head
-    list_models()   # ['c3d', 'inception3d', 'r2plus1d', 'r3d', 'res3d', 'scn', 'vgg3d']
+    list_models("video")   # ['c3d', 'inception3d', 'r2plus1d', 'r3d', 'res3d', 'scn', 'vgg3d']
 
 Every model is a :class:`VideoNet` (``forward_features`` / ``forward_head``); see
 :mod:`pain_lib.models.zoo` for the builders and their fidelity notes, :mod:`.analysis` for
@@ -22,7 +22,17 @@ from .analysis import (
 )
 from .blocks import BasicBlock, Bottleneck, ConvBNReLU, InceptionBlock, PlainBlock
 from .layers import conv2plus1d, conv2plus1d_midplanes, conv3d, kernel_thw, paper_kernel
-from .registry import COMMON_ARGS, get_model, list_models, model_args, model_builder, register_model
+from .registry import (
+    COMMON_ARGS,
+    FAMILIES,
+    IMAGE_COMMON_ARGS,
+    get_model,
+    list_models,
+    model_args,
+    model_builder,
+    model_family,
+    register_model,
+)
 from .transfer import (
     TransferPairDataset,
     TransferPairModel,
@@ -40,7 +50,10 @@ __all__ = [
     "model_args",
     "model_builder",
     "register_model",
+    "model_family",
     "COMMON_ARGS",
+    "IMAGE_COMMON_ARGS",
+    "FAMILIES",
     "VideoNet",
     "Stage",
     "Stem",
