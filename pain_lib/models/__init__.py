@@ -21,7 +21,16 @@ from .analysis import (
     parameter_count_table,
 )
 from .blocks import BasicBlock, Bottleneck, ConvBNReLU, InceptionBlock, PlainBlock
-from .layers import conv2plus1d, conv2plus1d_midplanes, conv3d, kernel_thw, paper_kernel
+from .layers import (
+    TEMPORAL_PADDINGS,
+    SameConv3d,
+    conv2plus1d,
+    conv2plus1d_midplanes,
+    conv3d,
+    kernel_thw,
+    paper_kernel,
+    set_temporal_padding,
+)
 from .registry import (
     COMMON_ARGS,
     FAMILIES,
@@ -71,6 +80,9 @@ __all__ = [
     "conv2plus1d_midplanes",
     "kernel_thw",
     "paper_kernel",
+    "SameConv3d",
+    "TEMPORAL_PADDINGS",
+    "set_temporal_padding",
     "BOTTLENECK_LAYERS",
     "DEPTH_ALIASES",
     "SCN_TEMPORAL_DEPTHS",

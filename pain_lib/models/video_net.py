@@ -74,14 +74,23 @@ def conv_stem(
     conv: Callable[..., list[nn.Module]] = conv3d,
     batch_norm: bool = True,
     name: str = "conv1",
+    pool: bool = False,
 ) -> Stem:
-    """A one-conv stem ``conv (t,h,w) → BN → ReLU`` (no max-pool: Res3D/SCN remove it)."""
+    """A one-conv stem ``conv (t,h,w) → BN → ReLU`` (no max-pool: Res3D/SCN remove it).
+
+    ``pool=True`` appends the 2D ResNet's stem max-pool applied per frame: ``3×3×1`` (PyTorch
+    ``(1, 3, 3)``), stride ``1×2×2``, padding 1 in space — the layout a 2D ResNet inflates into.
+    """
     k = triple(kernel)
     block = ConvBNReLU(in_channels, out_channels, k, triple(stride), conv=conv, batch_norm=batch_norm)
     desc = f"[{paper_kernel(k)}], {out_channels}"
     if conv.__name__ == "conv2plus1d":
         desc = f"[{k[1]}×{k[2]}×1; 1×1×{k[0]}] (2+1)D, {out_channels}"
-    return Stem(*block, out_channels=out_channels, description=desc, name=name)
+    layers = [*block]
+    if pool:
+        layers.append(max_pool((1, 3, 3), (1, 2, 2)))
+        desc += "; max-pool 3×3×1, stride 1×2×2"
+    return Stem(*layers, out_channels=out_channels, description=desc, name=name)
 
 
 class Head(nn.Module):
