@@ -1,18 +1,20 @@
-"""Video models: one general 3D network class, registered builders, analysis and transfer.
+"""Models: one general 3D network class, 2D image backbones, one registry, analysis, transfer.
 
-Pick models by name::
+Pick models by name; the registry has two families (:data:`FAMILIES`)::
 
     from pain_lib.models import get_model, list_models
     model = get_model("scn", depth=101, base_width=run.profile.base_width)   # PSPI regression head
-    list_models("video")   # ['c3d', 'inception3d', 'r2plus1d', 'r3d', 'res3d', 'scn', 'vgg3d']
+    list_models("video")  # ['c3d', 'inception3d', 'r2plus1d', 'r3d', 'res3d', 'scn', 'vgg3d']
+    list_models("image")  # ['efficientnet_b0', 'googlenet', 'inception_v3', 'resnet101', ..., 'xception']
 
-Every model is a :class:`VideoNet` (``forward_features`` / ``forward_head``); see
-:mod:`pain_lib.models.zoo` for the builders and their fidelity notes, :mod:`.analysis` for
-parameter counts and Table-3-style descriptions, :mod:`.transfer` for the SCN paper's
-cross-architecture knowledge transfer (2D ResNet -> 3D network).
+Every video model is a :class:`VideoNet`, every image model an :class:`ImageNet` (both:
+``forward_features`` / ``forward_head`` / ``num_features`` / ``head``); see
+:mod:`pain_lib.models.zoo` and :mod:`pain_lib.models.image_nets` for the builders and their
+notes, :mod:`.analysis` for parameter counts and Table-3-style descriptions, :mod:`.transfer`
+for the SCN paper's cross-architecture knowledge transfer (2D ResNet -> 3D network).
 """
 
-from . import zoo as _zoo  # noqa: F401  (registers the builders)
+from . import zoo as _zoo  # noqa: F401  (registers the 3D builders)
 from .analysis import (
     analytic_parameter_count,
     count_parameters,
@@ -21,6 +23,14 @@ from .analysis import (
     parameter_count_table,
 )
 from .blocks import BasicBlock, Bottleneck, ConvBNReLU, InceptionBlock, PlainBlock
+from .image_nets import (
+    IMAGE_HEADS,
+    XCEPTION_TIMM_NAME,
+    ImageNet,
+    timm_net,
+    torchvision_cache_path,
+    torchvision_net,
+)
 from .layers import (
     TEMPORAL_PADDINGS,
     SameConv3d,
@@ -50,7 +60,7 @@ from .transfer import (
     pretrain_2d_identity,
     transfer_step,
 )
-from .video_net import HEADS, Head, Stage, Stem, VideoNet, conv_stem, init_weights
+from .video_net import HEADS, Head, HeadedNet, Stage, Stem, VideoNet, conv_stem, init_weights
 from .zoo import BOTTLENECK_LAYERS, DEPTH_ALIASES, SCN_TEMPORAL_DEPTHS, bottleneck_plan
 
 __all__ = [
@@ -64,6 +74,16 @@ __all__ = [
     "IMAGE_COMMON_ARGS",
     "FAMILIES",
     "VideoNet",
+    "ImageNet",
+    "HeadedNet",
+    "IMAGE_HEADS",
+    "torchvision_net",
+    "timm_net",
+    "torchvision_cache_path",
+    "XCEPTION_TIMM_NAME",
+    "SameConv3d",
+    "TEMPORAL_PADDINGS",
+    "set_temporal_padding",
     "Stage",
     "Stem",
     "Head",
@@ -80,9 +100,6 @@ __all__ = [
     "conv2plus1d_midplanes",
     "kernel_thw",
     "paper_kernel",
-    "SameConv3d",
-    "TEMPORAL_PADDINGS",
-    "set_temporal_padding",
     "BOTTLENECK_LAYERS",
     "DEPTH_ALIASES",
     "SCN_TEMPORAL_DEPTHS",

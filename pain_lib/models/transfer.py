@@ -41,6 +41,8 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Dataset, Sampler
 
+from .image_nets import torchvision_cache_path  # moved there; re-exported here
+
 __all__ = [
     "TransferPairSampler",
     "TransferPairDataset",
@@ -232,18 +234,6 @@ def transfer_step(model: nn.Module, batch: Sequence[Any], loss_fn: nn.Module, de
     frames, clip, label = batch[0].to(device), batch[1].to(device), torch.as_tensor(batch[2]).to(device)
     logits = model(frames, clip)
     return loss_fn(logits.float(), label.long()), label.shape[0]
-
-
-def torchvision_cache_path(name: str) -> tuple[Path, str]:
-    """Where torchvision would cache ``name``'s default weights, and the weights' name.
-
-    Only computes the path (``torch.hub.get_dir()/checkpoints/<file of the weights URL>``);
-    downloads nothing.
-    """
-    import torchvision
-
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url), str(weights)
 
 
 def load_2d_backbone(name: str = "resnet18", *, weights: str | os.PathLike = "auto") -> tuple[nn.Module, dict[str, Any]]:

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from .blocks import ConvBNReLU
 from .layers import conv3d, paper_kernel, same_padding, triple
 
-__all__ = ["VideoNet", "Stage", "Stem", "Head", "conv_stem", "init_weights", "HEADS"]
+__all__ = ["VideoNet", "HeadedNet", "Stage", "Stem", "Head", "conv_stem", "init_weights", "HEADS"]
 
 #: head kinds understood by :class:`Head`
 HEADS = ("regression", "frame", "classification", "none")
@@ -155,7 +155,12 @@ class Head(nn.Module):
         self.target_std.fill_(float(std))
 
     def forward(self, x: torch.Tensor, *, pre_logits: bool = False, num_frames: int | None = None) -> torch.Tensor:
-        if self.kind == "frame":
+        """``x``: a feature map ``(N, C, T, H, W)``, pooled here, or features already pooled
+        ``(N, C)`` (2D networks pool in their own way, see :class:`~pain_lib.models.ImageNet`)."""
+        if x.dim() == 2:
+            if self.kind == "frame":
+                raise ValueError("a 'frame' head needs a feature map (N, C, T, H, W), got pooled features (N, C)")
+        elif self.kind == "frame":
             x = x.mean(dim=(3, 4)).transpose(1, 2)  # (N, T', C)
         else:
             x = x.mean(dim=(2, 3, 4))  # (N, C)
@@ -181,7 +186,36 @@ class Head(nn.Module):
         return f"{pool}{fcs}{out}"
 
 
-class VideoNet(nn.Module):
+class HeadedNet(nn.Module):
+    """Base of :class:`VideoNet` and :class:`~pain_lib.models.ImageNet`: a network ending in a
+    :class:`Head` (``self.head``, fed ``self.num_features`` channels) that can be replaced."""
+
+    #: the head kinds this kind of network accepts
+    head_kinds: tuple[str, ...] = HEADS
+
+    def reset_head(
+        self, *, head: str | None = None, num_outputs: int | None = None, dropout: float | None = None
+    ) -> HeadedNet:
+        """Replace the head (e.g. after transfer pre-training, to fine-tune for regression)."""
+        if head is not None and head not in self.head_kinds:
+            raise ValueError(f"unknown head {head!r}; valid heads: {', '.join(self.head_kinds)}")
+        old = self.head
+        self.head = Head(
+            self.num_features,
+            kind=head or old.kind,
+            num_outputs=num_outputs if num_outputs is not None else old.num_outputs,
+            dropout=dropout if dropout is not None else old.dropout.p,
+            hidden=old.hidden,
+        ).to(next(self.parameters()).device)
+        init_weights(self.head)
+        if self.model_spec is not None:
+            cfg = dict(self.model_spec["cfg"])
+            cfg.update({"head": self.head.kind, "num_outputs": self.head.num_outputs, "dropout": self.head.dropout.p})
+            self.model_spec = {**self.model_spec, "cfg": cfg}
+        return self
+
+
+class VideoNet(HeadedNet):
     """The general 3D network: ``stem -> stages -> head`` (see the module docstring).
 
     Args:
@@ -239,25 +273,6 @@ class VideoNet(nn.Module):
         if x.dim() != 5:
             raise ValueError(f"expected a clip batch (N, C, T, H, W), got shape {tuple(x.shape)}")
         return self.forward_head(self.forward_features(x), num_frames=x.shape[2])
-
-    def reset_head(
-        self, *, head: str | None = None, num_outputs: int | None = None, dropout: float | None = None
-    ) -> VideoNet:
-        """Replace the head (e.g. after transfer pre-training, to fine-tune for regression)."""
-        old = self.head
-        self.head = Head(
-            self.num_features,
-            kind=head or old.kind,
-            num_outputs=num_outputs if num_outputs is not None else old.num_outputs,
-            dropout=dropout if dropout is not None else old.dropout.p,
-            hidden=old.hidden,
-        ).to(next(self.parameters()).device)
-        init_weights(self.head)
-        if self.model_spec is not None:
-            cfg = dict(self.model_spec["cfg"])
-            cfg.update({"head": self.head.kind, "num_outputs": self.head.num_outputs, "dropout": self.head.dropout.p})
-            self.model_spec = {**self.model_spec, "cfg": cfg}
-        return self
 
 
 def init_weights(model: nn.Module, *, zero_init_residual: bool = True) -> nn.Module:
