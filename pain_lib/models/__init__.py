@@ -10,8 +10,9 @@ Pick models by name; the registry has two families (:data:`FAMILIES`)::
 Every video model is a :class:`VideoNet`, every image model an :class:`ImageNet` (both:
 ``forward_features`` / ``forward_head`` / ``num_features`` / ``head``); see
 :mod:`pain_lib.models.zoo` and :mod:`pain_lib.models.image_nets` for the builders and their
-notes, :mod:`.analysis` for parameter counts and Table-3-style descriptions, :mod:`.transfer`
-for the SCN paper's cross-architecture knowledge transfer (2D ResNet -> 3D network).
+notes, :mod:`.analysis` for parameter counts and Table-3-style descriptions, :mod:`.inflate`
+for I3D-style 2D -> 3D weight inflation, :mod:`.transfer` for the SCN paper's
+cross-architecture knowledge transfer (2D ResNet -> 3D network).
 """
 
 from . import zoo as _zoo  # noqa: F401  (registers the 3D builders)
@@ -31,6 +32,7 @@ from .image_nets import (
     torchvision_cache_path,
     torchvision_net,
 )
+from .inflate import inflate_2d_to_3d, inflate_conv_weight
 from .layers import (
     TEMPORAL_PADDINGS,
     SameConv3d,
@@ -81,6 +83,8 @@ __all__ = [
     "timm_net",
     "torchvision_cache_path",
     "XCEPTION_TIMM_NAME",
+    "inflate_2d_to_3d",
+    "inflate_conv_weight",
     "SameConv3d",
     "TEMPORAL_PADDINGS",
     "set_temporal_padding",
