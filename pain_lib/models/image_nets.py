@@ -7,26 +7,27 @@ Pick them by name, like the video networks (family ``"image"`` of the registry):
     feats = get_model("vgg16", head="none")               # (B, 3, H, W) -> (B, 4096) pooled features
     list_models("image")
 
-==================  ===================================  ==============  =====================
-name                network                              source          input (H = W)
-==================  ===================================  ==============  =====================
-``resnet18`` ...    ResNet-18/34/50/101/152              torchvision     >= 32 px (32× stride)
+==================  ===================================  ===========  =======================
+name                network                              source       input size (H = W)
+==================  ===================================  ===========  =======================
+``resnet18`` ...    ResNet-18/34/50/101/152              torchvision  any; tested at 32 px
 ``resnet152``
-``vgg16``           VGG-16 (``num_features`` = fc7 4096)  torchvision     >= 32 px
-``googlenet``       GoogLeNet / Inception-v1, no aux      torchvision     >= 32 px
-                    classifiers
-``inception_v3``    Inception-v3, no aux classifier      torchvision     >= 75 px
-``efficientnet_b0`` EfficientNet-B0                      torchvision     >= 32 px
-``vit_b_16``        ViT-B/16                             torchvision     exactly ``image_size``
-                                                                         (default 224; a
-                                                                         multiple of 16)
-``swin_t``          Swin-T                               torchvision     any size >= 32 px
-``xception``        Xception (Chollet 2017), timm's      timm            >= 48 px (299 native)
+``vgg16``           VGG-16; pooled features: fc7 (4096)  torchvision  >= 32 px
+``googlenet``       GoogLeNet / Inception-v1 (no aux     torchvision  >= 15 px; tested at 32
+                    classifiers)
+``inception_v3``    Inception-v3 (no aux classifier)     torchvision  >= 75 px
+``efficientnet_b0`` EfficientNet-B0                      torchvision  any; tested at 32 px
+``vit_b_16``        ViT-B/16                             torchvision  exactly ``image_size``
+                                                                      (default 224; a multiple
+                                                                      of 16; tested at 32)
+``swin_t``          Swin-T                               torchvision  any (windows are padded);
+                                                                      tested at 32 px
+``xception``        Xception (Chollet 2017): timm's      timm         any; tested at 48 px
                     ``legacy_xception``
-==================  ===================================  ==============  =====================
+==================  ===================================  ===========  =======================
 
-Input sizes: the smallest sizes above are what the architectures accept (tested); pretrained
-weights were trained at 224 px (Inception-v3 and Xception: 299 px).
+Pretrained weights were trained at 224 px (Inception-v3 and Xception: 299 px); a training-mode
+BatchNorm needs more than one value per channel, so very small inputs need batches > 1.
 
 Every :class:`ImageNet` has the interface of :class:`~pain_lib.models.VideoNet`:
 ``forward_features(x)`` (the last feature map ``(B, C, h, w)``; ViT: the tokens ``(B, 1 + N, D)``),
@@ -370,16 +371,16 @@ def _register_torchvision(name: str, what: str) -> None:
 
 
 for _depth in (18, 34, 50, 101, 152):
-    _register_torchvision(f"resnet{_depth}", f"ResNet-{_depth} (He et al. 2016), input >= 32 px")
+    _register_torchvision(f"resnet{_depth}", f"ResNet-{_depth} (He et al. 2016), any input size")
 _register_torchvision("vgg16", "VGG-16 (Simonyan & Zisserman 2015) with fc6/fc7 (pooled features: fc7, 4096), input >= 32 px")
-_register_torchvision("efficientnet_b0", "EfficientNet-B0 (Tan & Le 2019), input >= 32 px")
-_register_torchvision("swin_t", "Swin-T (Liu et al. 2021), any input >= 32 px (windows are padded)")
+_register_torchvision("efficientnet_b0", "EfficientNet-B0 (Tan & Le 2019), any input size")
+_register_torchvision("swin_t", "Swin-T (Liu et al. 2021), any input size (windows are padded)")
 
 
 @register_model(family="image")
 def googlenet(**common: Any) -> ImageNet:
     """GoogLeNet / Inception-v1 (Szegedy et al. 2015, torchvision), without the auxiliary
-    (training-only) classifiers; input ``(B, 3, H, W)``, H, W >= 32."""
+    (training-only) classifiers; input ``(B, 3, H, W)``, H, W >= 15."""
     return torchvision_net("googlenet", aux_logits=False, init_weights=True, **common)
 
 
@@ -402,5 +403,5 @@ def vit_b_16(*, image_size: int = 224, **common: Any) -> ImageNet:
 def xception(**common: Any) -> ImageNet:
     """Xception (Chollet 2017) from timm: ``legacy_xception`` (:data:`XCEPTION_TIMM_NAME`, the
     original network ported from Keras; pretrained ``tf_in1k``, inputs normalised with mean =
-    std = 0.5); input ``(B, 3, H, W)`` with H, W >= 48 (299 native)."""
+    std = 0.5); input ``(B, 3, H, W)``, any size (299 native)."""
     return timm_net(XCEPTION_TIMM_NAME, **common)
