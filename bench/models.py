@@ -97,7 +97,7 @@ def throughput(name: str, cfg: dict, *, profile, device: torch.device, amp: bool
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="*", default=list_models(), help="registered model names")
+    ap.add_argument("--models", nargs="*", default=list_models("video"), help="registered video model names")
     ap.add_argument("--profile", default="standard", help="clip size / width / batch for throughput")
     ap.add_argument("--device", nargs="*", default=None, help="devices (default: cpu, plus cuda if present)")
     ap.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")

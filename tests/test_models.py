@@ -27,8 +27,6 @@ from pain_lib.report import paper_table
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-#: the 3D video networks (the image family has its own tests)
-VIDEO_MODELS = [m for m in list_models() if m != "resnet2d"]
 
 TINY = (2, 3, 8, 32, 32)
 #: smaller-than-default depth for the heavy nets so the registry test stays fast
@@ -41,10 +39,10 @@ def _tiny(name: str, **cfg):
 
 
 def test_registry_lists_every_family():
-    assert set(VIDEO_MODELS) >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
+    assert set(list_models("video")) >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
 
 
-@pytest.mark.parametrize("name", VIDEO_MODELS)
+@pytest.mark.parametrize("name", list_models("video"))
 def test_registry_model_forward_backward(name):
     model = _tiny(name, zero_init_residual=False)
     x = torch.randn(*TINY)
@@ -59,7 +57,7 @@ def test_registry_model_forward_backward(name):
     assert model.model_spec["name"] == name
 
 
-@pytest.mark.parametrize("name", VIDEO_MODELS)
+@pytest.mark.parametrize("name", list_models("video"))
 def test_registry_heads_and_features(name):
     model = _tiny(name, head="classification", num_outputs=5).eval()
     x = torch.randn(*TINY)
@@ -95,7 +93,7 @@ def test_get_model_errors_are_clear():
 def test_builder_args_are_keyword_only_and_typed():
     import inspect
 
-    for name in VIDEO_MODELS:
+    for name in list_models("video"):
         from pain_lib.models import model_builder
 
         sig = inspect.signature(model_builder(name))

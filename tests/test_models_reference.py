@@ -18,9 +18,6 @@ import torch
 
 from pain_lib.models import count_parameters, get_model, list_models
 
-#: the 3D video networks (the image family has its own tests)
-VIDEO_MODELS = [m for m in list_models() if m != "resnet2d"]
-
 
 @pytest.fixture(autouse=True)
 def _one_thread():
@@ -56,7 +53,7 @@ def _outputs(name: str) -> tuple[int, list[float]]:
 
 
 def _record() -> None:
-    values = {name: _outputs(name) for name in VIDEO_MODELS}
+    values = {name: _outputs(name) for name in list_models("video")}
     lines = ["EXPECTED: dict[str, tuple[int, list[float]]] = {"]
     for name, (n, ys) in values.items():
         lines.append(f"    {name!r}: ({n}, [{', '.join(f'{y:.8e}' for y in ys)}]),")
@@ -72,10 +69,10 @@ def _record() -> None:
     path.write_text(text)
 
 
-@pytest.mark.parametrize("name", VIDEO_MODELS)
+@pytest.mark.parametrize("name", list_models("video"))
 def test_seeded_tiny_model_matches_recorded_output(name):
     if os.environ.get("PAIN_LIB_ACCEPT") == "1":
-        if name == VIDEO_MODELS[0]:
+        if name == list_models("video")[0]:
             _record()
         pytest.skip("re-recorded reference values")
     if name not in EXPECTED:

@@ -68,7 +68,7 @@ def test_pair_sampler_needs_two_videos():
 
 def _pair_model():
     torch.manual_seed(0)
-    return TransferPairModel(get_model("scn", depth=26, base_width=4), get_model("resnet2d", depth=26, base_width=4))
+    return TransferPairModel(get_model("scn", depth=26, base_width=4), get_model("resnet2d", depth=26, base_width=4, head="none"))
 
 
 def test_pair_model_only_3d_and_head_learn():
@@ -137,18 +137,18 @@ def test_imagenet_weights_come_only_from_the_local_cache(tmp_path, monkeypatch):
         raise AssertionError("tried to download")
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
-    assert tr._imagenet_weights(50, 64) == (None, None)  # nothing cached: no weights
-    assert tr._imagenet_weights(26, 8) == (None, None)  # no such pretrained network
+    net = get_model("resnet2d", depth=50, base_width=64, head="none", weights="auto")
+    assert net.weights_provenance["source"] == "random-init"  # nothing cached: random weights
+    assert get_model("resnet2d", depth=26, base_width=8, weights="auto").weights_provenance["source"] == "random-init"
     w = torchvision.models.get_model_weights("resnet50").DEFAULT
     path = Path(tmp_path) / "checkpoints" / Path(w.url).name
     path.parent.mkdir(parents=True)
     torch.manual_seed(1)
     ref = torchvision.models.resnet50()
     torch.save(ref.state_dict(), path)
-    state, name = tr._imagenet_weights(50, 64)
-    net = get_model("resnet2d", depth=50, base_width=64)
-    net.load_state_dict(state)  # torchvision's names fit timm's ResNet
-    assert "IMAGENET" in name and torch.equal(net.conv1.weight, ref.conv1.weight)
+    net = get_model("resnet2d", depth=50, base_width=64, head="none", weights="auto")
+    assert net.weights_provenance["source"] == "torchvision-cache"
+    assert torch.equal(net.trunk.conv1.weight, ref.conv1.weight)  # torchvision's names fit timm's ResNet
 
 
 def test_identity_pretraining_records_provenance():
@@ -157,7 +157,7 @@ def test_identity_pretraining_records_provenance():
     base = rng.integers(0, 255, size=(3, 16, 16, 3))
     ids = np.repeat(np.arange(3), 8)
     imgs = np.clip(base[ids] + rng.normal(0, 20, size=(24, 16, 16, 3)), 0, 255).astype(np.uint8)
-    backbone = get_model("resnet2d", depth=26, base_width=4)
+    backbone = get_model("resnet2d", depth=26, base_width=4, head="none")
     prov = pretrain_2d_identity(backbone, imgs, [f"subj{i}" for i in ids], epochs=2, batch_size=8, lr=0.01,
                                 device="cpu", progress=False)
     assert prov["source"] == "face-identity-pretraining"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch.nn as nn
+import torch.nn.functional as F
 
 __all__ = [
     "Triple",
@@ -25,6 +26,9 @@ __all__ = [
     "kernel_thw",
     "paper_kernel",
     "same_padding",
+    "TEMPORAL_PADDINGS",
+    "SameConv3d",
+    "set_temporal_padding",
     "conv3d",
     "conv2plus1d",
     "conv2plus1d_midplanes",
@@ -60,9 +64,13 @@ def same_padding(kernel: Sequence[int]) -> Triple:
     return tuple(k // 2 for k in triple(kernel))  # type: ignore[return-value]
 
 
+#: how :class:`SameConv3d` pads the time axis
+TEMPORAL_PADDINGS = ("zeros", "replicate")
+
+
 class SameConv3d(nn.Conv3d):
     """``nn.Conv3d`` with 'same' padding (``k // 2``) that is safe for kernels larger than
-    their input.
+    their input, and optionally pads **time by replication** (space always by zeros).
 
     PyTorch's CPU conv3d backward misbehaves (NaN gradients, out-of-bounds reads, crashes)
     when a kernel is longer than the *unpadded* input along an axis with implicit padding --
@@ -72,9 +80,37 @@ class SameConv3d(nn.Conv3d):
     size ``n``) and (2) pads the input explicitly and convolves without implicit padding.
     Both are exact: same output size, same values, same gradients for the taps in use. The
     parameter tensor keeps its full size, so parameter counts are unchanged.
+
+    ``temporal_padding`` (attribute and keyword argument; :func:`set_temporal_padding` sets it
+    on a whole network):
+
+    * ``"zeros"`` (default): zero padding on every axis, as ``nn.Conv3d``.
+    * ``"replicate"``: the first and last frames are repeated to pad time
+      (``F.pad(..., mode="replicate")``), space is zero-padded. A clip whose frames are all the
+      same then stays static through every layer, so a 2D network inflated I3D-style
+      (:func:`~pain_lib.models.inflate.inflate_2d_to_3d`) gives the 2D network's output on
+      such a clip; zero padding in time makes the clip's first and last frames differ.
     """
 
+    def __init__(self, *args, temporal_padding: str = "zeros", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.temporal_padding = temporal_padding
+
+    @property
+    def temporal_padding(self) -> str:
+        return self._temporal_padding
+
+    @temporal_padding.setter
+    def temporal_padding(self, mode: str) -> None:
+        if mode not in TEMPORAL_PADDINGS:
+            raise ValueError(f"temporal_padding must be one of {TEMPORAL_PADDINGS}, got {mode!r}")
+        self._temporal_padding = mode
+
     def forward(self, x):
+        if self._temporal_padding == "replicate" and self.padding[0] > 0:
+            pt, ph, pw = self.padding
+            x = F.pad(F.pad(x, (0, 0, 0, 0, pt, pt), mode="replicate"), (pw, pw, ph, ph))
+            return F.conv3d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         sizes = x.shape[-3:]
         if all(k <= n for k, n in zip(self.kernel_size, sizes)):
             return super().forward(x)
@@ -88,8 +124,23 @@ class SameConv3d(nn.Conv3d):
                 slices.append(slice(None))
         weight = weight[tuple(slices)]
         pt, ph, pw = padding
-        x = nn.functional.pad(x, (pw, pw, ph, ph, pt, pt))
-        return nn.functional.conv3d(x, weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        x = F.pad(x, (pw, pw, ph, ph, pt, pt))
+        return F.conv3d(x, weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self._temporal_padding == "zeros" else f"{s}, temporal_padding={self._temporal_padding}"
+
+
+def set_temporal_padding(model: nn.Module, mode: str) -> nn.Module:
+    """Set ``temporal_padding`` (``"zeros"`` / ``"replicate"``) of every :class:`SameConv3d` in
+    ``model``; returns ``model``. Convolutions without temporal padding are unaffected."""
+    if mode not in TEMPORAL_PADDINGS:
+        raise ValueError(f"temporal_padding must be one of {TEMPORAL_PADDINGS}, got {mode!r}")
+    for m in model.modules():
+        if isinstance(m, SameConv3d):
+            m.temporal_padding = mode
+    return model
 
 
 # A conv factory returns the modules of one (possibly factorised) convolution *without* the

@@ -1,4 +1,15 @@
-"""Model registry: builders registered by name, ``get_model(name, **cfg)``, ``list_models()``.
+"""Model registry: builders registered by name and family, ``get_model(name, **cfg)``, ``list_models()``.
+
+Every builder belongs to a **family** whose builders share common keyword arguments:
+
+==========  =====================================  ===========================================
+family      what                                   common keyword arguments
+==========  =====================================  ===========================================
+``video``   3D networks, clips ``(N, C, T, H, W)``  :data:`COMMON_ARGS` (head, num_outputs,
+            (:class:`~pain_lib.models.VideoNet`)    dropout, head_hidden, zero_init_residual)
+``image``   2D networks, images ``(B, C, H, W)``    :data:`IMAGE_COMMON_ARGS` (head, num_outputs,
+            (:class:`~pain_lib.models.ImageNet`)    dropout, weights, in_channels)
+==========  =====================================  ===========================================
 
 Every model built through :func:`get_model` remembers how it was built in
 ``model.model_spec = {"name": ..., "cfg": {...}}``; checkpoints store it, so a checkpoint alone
@@ -13,11 +24,23 @@ from typing import Any
 
 import torch.nn as nn
 
-__all__ = ["register_model", "get_model", "list_models", "model_builder", "model_args", "COMMON_ARGS"]
+__all__ = [
+    "register_model",
+    "get_model",
+    "list_models",
+    "model_builder",
+    "model_args",
+    "model_family",
+    "COMMON_ARGS",
+    "IMAGE_COMMON_ARGS",
+    "FAMILIES",
+]
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_FAMILY_OF: dict[str, str] = {}
 
-#: keyword arguments every VideoNet builder forwards to :class:`~pain_lib.models.VideoNet`
+#: keyword arguments every VideoNet builder (family ``"video"``) forwards to
+#: :class:`~pain_lib.models.VideoNet`
 COMMON_ARGS: dict[str, str] = {
     "head": "regression | frame | classification | none (default regression)",
     "num_outputs": "outputs of the head: 1 for PSPI regression, n for n classes (default 1)",
@@ -26,23 +49,48 @@ COMMON_ARGS: dict[str, str] = {
     "zero_init_residual": "zero-initialise the last BatchNorm of every residual block (default True)",
 }
 
+#: keyword arguments every 2D builder (family ``"image"``) forwards to
+#: :func:`~pain_lib.models.image_nets.torchvision_net` / :func:`~pain_lib.models.image_nets.timm_net`
+IMAGE_COMMON_ARGS: dict[str, str] = {
+    "head": "regression | classification | none (= pooled features) (default regression)",
+    "num_outputs": "outputs of the head: 1 for PSPI regression, n for n classes (default 1)",
+    "dropout": "dropout before the output layer; replaces the architecture's own (default 0.0)",
+    "weights": "none (random init, default) | auto (the library's default weights if already in the "
+    "local cache, else random; never downloads) | imagenet (as auto, but a missing file is an error)",
+    "in_channels": "input channels (default 3); the first conv's weights are adapted from RGB",
+}
 
-def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | None = None):
-    """Decorator registering a builder under ``name`` (default: the function's name)."""
+#: the families and their common keyword arguments
+FAMILIES: dict[str, dict[str, str]] = {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS}
+
+
+def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | None = None, family: str = "video"):
+    """Decorator registering a builder under ``name`` (default: the function's name) in
+    ``family`` (``"video"`` or ``"image"``, see :data:`FAMILIES`).
+
+    Builders take keyword-only, typed arguments plus ``**common`` (the family's common
+    arguments, see :data:`FAMILIES`)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; families: {', '.join(FAMILIES)}")
 
     def deco(f: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         key = name or f.__name__
         if key in _BUILDERS and _BUILDERS[key] is not f:
             raise ValueError(f"a model called {key!r} is already registered")
         _BUILDERS[key] = f
+        _FAMILY_OF[key] = family
         return f
 
     return deco(fn) if fn is not None else deco
 
 
-def list_models() -> list[str]:
-    """Names of every registered model, sorted."""
-    return sorted(_BUILDERS)
+def list_models(family: str | None = None) -> list[str]:
+    """Names of every registered model (of one ``family`` when given), sorted."""
+    if family is None:
+        return sorted(_BUILDERS)
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; families: {', '.join(FAMILIES)}")
+    return sorted(k for k, f in _FAMILY_OF.items() if f == family)
 
 
 def model_builder(name: str) -> Callable[..., nn.Module]:
@@ -53,8 +101,15 @@ def model_builder(name: str) -> Callable[..., nn.Module]:
         raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}") from None
 
 
+def model_family(name: str) -> str:
+    """The family (``"video"`` / ``"image"``) of the registered model ``name``."""
+    model_builder(name)  # clear error for unknown names
+    return _FAMILY_OF[name]
+
+
 def model_args(name: str) -> dict[str, Any]:
-    """The keyword arguments model ``name`` accepts, with their defaults (common ones included)."""
+    """The keyword arguments model ``name`` accepts, with their defaults (its family's common
+    ones included, with ``inspect.Parameter.empty`` as default)."""
     sig = inspect.signature(model_builder(name))
     args = {
         p.name: p.default
@@ -62,7 +117,7 @@ def model_args(name: str) -> dict[str, Any]:
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     }
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        for k in COMMON_ARGS:
+        for k in FAMILIES[model_family(name)]:
             args.setdefault(k, inspect.Parameter.empty)
     return args
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from .blocks import ConvBNReLU
 from .layers import conv3d, paper_kernel, same_padding, triple
 
-__all__ = ["VideoNet", "Stage", "Stem", "Head", "conv_stem", "init_weights", "HEADS"]
+__all__ = ["VideoNet", "HeadedNet", "Stage", "Stem", "Head", "conv_stem", "init_weights", "HEADS"]
 
 #: head kinds understood by :class:`Head`
 HEADS = ("regression", "frame", "classification", "none")
@@ -74,14 +74,23 @@ def conv_stem(
     conv: Callable[..., list[nn.Module]] = conv3d,
     batch_norm: bool = True,
     name: str = "conv1",
+    pool: bool = False,
 ) -> Stem:
-    """A one-conv stem ``conv (t,h,w) → BN → ReLU`` (no max-pool: Res3D/SCN remove it)."""
+    """A one-conv stem ``conv (t,h,w) → BN → ReLU`` (no max-pool: Res3D/SCN remove it).
+
+    ``pool=True`` appends the 2D ResNet's stem max-pool applied per frame: ``3×3×1`` (PyTorch
+    ``(1, 3, 3)``), stride ``1×2×2``, padding 1 in space — the layout a 2D ResNet inflates into.
+    """
     k = triple(kernel)
     block = ConvBNReLU(in_channels, out_channels, k, triple(stride), conv=conv, batch_norm=batch_norm)
     desc = f"[{paper_kernel(k)}], {out_channels}"
     if conv.__name__ == "conv2plus1d":
         desc = f"[{k[1]}×{k[2]}×1; 1×1×{k[0]}] (2+1)D, {out_channels}"
-    return Stem(*block, out_channels=out_channels, description=desc, name=name)
+    layers = [*block]
+    if pool:
+        layers.append(max_pool((1, 3, 3), (1, 2, 2)))
+        desc += "; max-pool 3×3×1, stride 1×2×2"
+    return Stem(*layers, out_channels=out_channels, description=desc, name=name)
 
 
 class Head(nn.Module):
@@ -146,7 +155,12 @@ class Head(nn.Module):
         self.target_std.fill_(float(std))
 
     def forward(self, x: torch.Tensor, *, pre_logits: bool = False, num_frames: int | None = None) -> torch.Tensor:
-        if self.kind == "frame":
+        """``x``: a feature map ``(N, C, T, H, W)``, pooled here, or features already pooled
+        ``(N, C)`` (2D networks pool in their own way, see :class:`~pain_lib.models.ImageNet`)."""
+        if x.dim() == 2:
+            if self.kind == "frame":
+                raise ValueError("a 'frame' head needs a feature map (N, C, T, H, W), got pooled features (N, C)")
+        elif self.kind == "frame":
             x = x.mean(dim=(3, 4)).transpose(1, 2)  # (N, T', C)
         else:
             x = x.mean(dim=(2, 3, 4))  # (N, C)
@@ -172,7 +186,36 @@ class Head(nn.Module):
         return f"{pool}{fcs}{out}"
 
 
-class VideoNet(nn.Module):
+class HeadedNet(nn.Module):
+    """Base of :class:`VideoNet` and :class:`~pain_lib.models.ImageNet`: a network ending in a
+    :class:`Head` (``self.head``, fed ``self.num_features`` channels) that can be replaced."""
+
+    #: the head kinds this kind of network accepts
+    head_kinds: tuple[str, ...] = HEADS
+
+    def reset_head(
+        self, *, head: str | None = None, num_outputs: int | None = None, dropout: float | None = None
+    ) -> HeadedNet:
+        """Replace the head (e.g. after transfer pre-training, to fine-tune for regression)."""
+        if head is not None and head not in self.head_kinds:
+            raise ValueError(f"unknown head {head!r}; valid heads: {', '.join(self.head_kinds)}")
+        old = self.head
+        self.head = Head(
+            self.num_features,
+            kind=head or old.kind,
+            num_outputs=num_outputs if num_outputs is not None else old.num_outputs,
+            dropout=dropout if dropout is not None else old.dropout.p,
+            hidden=old.hidden,
+        ).to(next(self.parameters()).device)
+        init_weights(self.head)
+        if self.model_spec is not None:
+            cfg = dict(self.model_spec["cfg"])
+            cfg.update({"head": self.head.kind, "num_outputs": self.head.num_outputs, "dropout": self.head.dropout.p})
+            self.model_spec = {**self.model_spec, "cfg": cfg}
+        return self
+
+
+class VideoNet(HeadedNet):
     """The general 3D network: ``stem -> stages -> head`` (see the module docstring).
 
     Args:
@@ -247,25 +290,6 @@ class VideoNet(nn.Module):
         if x.dim() != 5:
             raise ValueError(f"expected a clip batch (N, C, T, H, W), got shape {tuple(x.shape)}")
         return self.forward_head(self.forward_features(x), num_frames=x.shape[2])
-
-    def reset_head(
-        self, *, head: str | None = None, num_outputs: int | None = None, dropout: float | None = None
-    ) -> VideoNet:
-        """Replace the head (e.g. after transfer pre-training, to fine-tune for regression)."""
-        old = self.head
-        self.head = Head(
-            self.num_features,
-            kind=head or old.kind,
-            num_outputs=num_outputs if num_outputs is not None else old.num_outputs,
-            dropout=dropout if dropout is not None else old.dropout.p,
-            hidden=old.hidden,
-        ).to(next(self.parameters()).device)
-        init_weights(self.head)
-        if self.model_spec is not None:
-            cfg = dict(self.model_spec["cfg"])
-            cfg.update({"head": self.head.kind, "num_outputs": self.head.num_outputs, "dropout": self.head.dropout.p})
-            self.model_spec = {**self.model_spec, "cfg": cfg}
-        return self
 
 
 def init_weights(model: nn.Module, *, zero_init_residual: bool = True) -> nn.Module:

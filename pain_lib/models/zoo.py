@@ -61,7 +61,7 @@ from functools import partial
 from typing import Any
 
 from .blocks import BasicBlock, Bottleneck, ConvBNReLU, InceptionBlock, PlainBlock
-from .layers import conv2plus1d, conv3d, kernel_thw
+from .layers import conv2plus1d, conv3d, kernel_thw, set_temporal_padding
 from .registry import register_model
 from .video_net import Stage, Stem, VideoNet, conv_stem, max_pool
 
@@ -111,6 +111,10 @@ class BottleneckPlan:
     stem_stride: tuple[int, int, int]
     stages: tuple[Stage, ...]
     expansion: int = 4
+    #: the 2D ResNet's stem max-pool, per frame (see :func:`~pain_lib.models.conv_stem`)
+    stem_pool: bool = False
+    #: how every 'same' conv pads time (see :class:`~pain_lib.models.layers.SameConv3d`)
+    temporal_padding: str = "zeros"
 
 
 def _stage_temporal_depths(temporal_depths: Sequence[Any]) -> tuple[tuple[int, ...], ...]:
@@ -139,6 +143,8 @@ def bottleneck_plan(
     stem_spatial_stride: int = 2,
     temporal_strides: Sequence[int] = (1, 2, 2, 2),
     in_channels: int = 3,
+    stem_pool: bool = False,
+    temporal_padding: str = "zeros",
 ) -> BottleneckPlan:
     """Resolve the arguments of :func:`res3d` / :func:`scn` into a :class:`BottleneckPlan`."""
     if layers is None:
@@ -180,12 +186,15 @@ def bottleneck_plan(
         stem_kernel=kernel_thw(7, 3),  # Table 3: [7 × 7 × 3], 64
         stem_stride=(1, stem_spatial_stride, stem_spatial_stride),
         stages=stages,
+        stem_pool=bool(stem_pool),
+        temporal_padding=temporal_padding,
     )
 
 
 def _bottleneck_net(plan: BottleneckPlan, **common: Any) -> VideoNet:
-    stem = conv_stem(plan.in_channels, plan.stem_channels, plan.stem_kernel, plan.stem_stride)
-    return VideoNet(stem=stem, block=Bottleneck, stages=plan.stages, **common)
+    stem = conv_stem(plan.in_channels, plan.stem_channels, plan.stem_kernel, plan.stem_stride, pool=plan.stem_pool)
+    net = VideoNet(stem=stem, block=Bottleneck, stages=plan.stages, **common)
+    return set_temporal_padding(net, plan.temporal_padding)
 
 
 @register_model
@@ -200,6 +209,8 @@ def res3d(
     stem_spatial_stride: int = 2,
     temporal_strides: tuple[int, int, int, int] = (1, 2, 2, 2),
     in_channels: int = 3,
+    stem_pool: bool = False,
+    temporal_padding: str = "zeros",
     **common: Any,
 ) -> VideoNet:
     """Res3D: the 2D bottleneck ResNet with every kernel made 3D and the first max-pool removed.
@@ -220,12 +231,20 @@ def res3d(
             max-pool) or 1 (Table 3 literally: conv1 output 112×112, conv2 downsamples).
         temporal_strides: temporal stride of conv2..conv5 (Tran et al.: 1, 2, 2, 2).
         in_channels: input channels (3 for RGB).
+        stem_pool: keep the 2D ResNet's stem max-pool (``3×3×1``, stride ``1×2×2``) that the
+            SCN paper removes; with it the network has torchvision ``resnet50/101/152``'s layout
+            (depth 50/101/152) and can take their weights
+            (:func:`~pain_lib.models.inflate.inflate_2d_to_3d`).
+        temporal_padding: ``"zeros"`` (default) or ``"replicate"``: pad time by repeating the
+            first/last frame (space stays zero-padded), so an inflated 2D network gives the 2D
+            output on a static clip (see :class:`~pain_lib.models.layers.SameConv3d`).
     """
     return _bottleneck_net(
         bottleneck_plan(
             depth=depth, layers=layers, base_width=base_width, temporal_depths=(temporal_depth,),
             spatial_size=spatial_size, pointwise_temporal=pointwise_temporal,
             stem_spatial_stride=stem_spatial_stride, temporal_strides=temporal_strides, in_channels=in_channels,
+            stem_pool=stem_pool, temporal_padding=temporal_padding,
         ),
         **common,
     )
@@ -278,7 +297,8 @@ def scn(
 
 
 def _basic_net(
-    conv, *, depth: int, base_width: int, stem_kernel, stem_stride, temporal_strides, in_channels: int, **common: Any
+    conv, *, depth: int, base_width: int, stem_kernel, stem_stride, temporal_strides, in_channels: int,
+    stem_pool: bool = False, temporal_padding: str = "zeros", **common: Any
 ) -> VideoNet:
     if depth not in BASIC_LAYERS:
         raise ValueError(f"depth must be one of {sorted(BASIC_LAYERS)}, got {depth!r}")
@@ -287,8 +307,9 @@ def _basic_net(
         Stage.repeat(name, base_width * 2**i, n, (ts[i], 1 if i == 0 else 2, 1 if i == 0 else 2))
         for i, (name, n) in enumerate(zip(STAGE_NAMES, BASIC_LAYERS[depth]))
     ]
-    stem = conv_stem(in_channels, base_width, stem_kernel, stem_stride, conv=conv)
-    return VideoNet(stem=stem, block=partial(BasicBlock, conv=conv), stages=stages, **common)
+    stem = conv_stem(in_channels, base_width, stem_kernel, stem_stride, conv=conv, pool=stem_pool)
+    net = VideoNet(stem=stem, block=partial(BasicBlock, conv=conv), stages=stages, **common)
+    return set_temporal_padding(net, temporal_padding)
 
 
 @register_model
@@ -300,6 +321,8 @@ def r3d(
     stem_stride: tuple[int, int, int] = (1, 2, 2),
     temporal_strides: tuple[int, int, int, int] = (1, 2, 2, 2),
     in_channels: int = 3,
+    stem_pool: bool = False,
+    temporal_padding: str = "zeros",
     **common: Any,
 ) -> VideoNet:
     """R3D (3D ResNet with basic blocks, full ``3×3×3`` convs; torchvision's ``r3d_18`` layout).
@@ -310,9 +333,16 @@ def r3d(
         stem_kernel, stem_stride: PyTorch ``(t, h, w)`` kernel and stride of the stem conv.
         temporal_strides: temporal stride of conv2..conv5.
         in_channels: input channels.
+        stem_pool: add the 2D ResNet's stem max-pool (``3×3×1``, stride ``1×2×2``; torchvision's
+            ``r3d_18`` has none); with it and a ``(t, 7, 7)`` stem of stride ``(1, 2, 2)`` the
+            network has torchvision ``resnet18/34``'s layout (depth 18/34) and can take their
+            weights (:func:`~pain_lib.models.inflate.inflate_2d_to_3d`).
+        temporal_padding: ``"zeros"`` (default) or ``"replicate"`` (time padded by repeating
+            the first/last frame, space by zeros; see :class:`~pain_lib.models.layers.SameConv3d`).
     """
     return _basic_net(conv3d, depth=depth, base_width=base_width, stem_kernel=stem_kernel, stem_stride=stem_stride,
-                      temporal_strides=temporal_strides, in_channels=in_channels, **common)
+                      temporal_strides=temporal_strides, in_channels=in_channels, stem_pool=stem_pool,
+                      temporal_padding=temporal_padding, **common)
 
 
 @register_model

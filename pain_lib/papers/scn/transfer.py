@@ -12,7 +12,8 @@ the experiment store (``ctx.stage``), each on the training fold's subjects only:
 
 1. **face-identity pre-training** of the 2D network (:func:`pretrain_2d_identity`; the stand-in
    for the paper's CASIA-WebFace model; or ImageNet weights from the local torchvision cache
-   when present for a paper-width ResNet-50/101/152 -- never downloaded);
+   when present for a paper-width ResNet-50/101/152 -- never downloaded, see
+   :func:`pain_lib.models.resnet2d`);
 2. the **pretext** (:func:`transfer_pretext`) that trains the 3D network against it.
 
 Fidelity notes:
@@ -36,7 +37,6 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -368,24 +368,6 @@ def face_images(bank_samples: Sequence[Sample], clips: ClipBatches, *, every: in
     return torch.cat(frames), ids
 
 
-def _imagenet_weights(depth: int, base_width: int) -> tuple[dict | None, str | None]:
-    """torchvision's ImageNet ResNet weights from the local torch hub cache (never downloaded),
-    when the 2D network is a paper-width ResNet-50/101/152; else ``(None, None)``."""
-    if base_width != 64 or depth not in (50, 101, 152):
-        return None, None
-    import os
-
-    import torchvision
-
-    name = f"resnet{depth}"
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    if not path.is_file():
-        return None, None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return {k: v for k, v in state.items() if not k.startswith("fc.")}, str(weights)
-
-
 @dataclass(frozen=True)
 class TransferSetup:
     """The knowledge transfer's schedule (defaults: the profile's ``transfer_epochs`` and
@@ -440,12 +422,10 @@ class TransferClipRecipe(ClipRecipe):
     def backbone(self, samples: Sequence[Sample], ctx: FitContext, clips: ClipBatches) -> tuple[nn.Module, dict]:
         """The frozen 2D network: ImageNet weights from the local cache (paper-width ResNets only),
         else face-identity pre-training on ``samples``' subjects (a store stage)."""
-        arch = comparable_2d(self.model, self.cfg, sweep_depth=self.transfer.sweep_depth)
-        net = get_model("resnet2d", **arch)
-        state, source = _imagenet_weights(**arch)
-        if state is not None:
-            net.load_state_dict(state)
-            return net, {"source": "torchvision cache", "weights": source,
+        arch = {**comparable_2d(self.model, self.cfg, sweep_depth=self.transfer.sweep_depth), "head": "none"}
+        net = get_model("resnet2d", **arch, weights="auto")
+        if net.weights_provenance["source"] != "random-init":
+            return net, {**net.weights_provenance,
                          "note": "ImageNet weights stand in for the paper's CASIA-WebFace face model"}
 
         def pretrain() -> dict:
