@@ -81,7 +81,7 @@ class Profile:
     patience: int = 0
     #: training subjects held out of each training fold for that validation loss
     val_subjects: int = 0
-    #: sweeps of a table keep this many evenly spaced values (0: every value)
+    #: sweeps of a table keep their first this many values (0: every value)
     sweep_keep: int = 0
     #: network size of the sweeps after Table 1 (the SCN paper's tables use 101)
     sweep_depth: int = 26
@@ -93,6 +93,8 @@ class Profile:
     deterministic: bool = True
     #: recompute activations in the backward pass (paper-size networks at batch 64 on one GPU)
     grad_checkpointing: bool = False
+    #: configurations of a results table trained at once on a GPU (worker processes)
+    grid_jobs: int = 1
     #: what this profile reduces relative to the papers (shown in every notebook)
     reduced: tuple[str, ...] = field(default_factory=tuple)
 
@@ -189,6 +191,7 @@ PROFILES: dict[str, Profile] = {
         transfer_epochs=4,
         identity_epochs=4,
         deterministic=False,
+        grid_jobs=4,
         reduced=(
             "synthetic data in the real layouts",
             "networks 4x narrower than the paper, 32x32 crops (paper: 112x112)",

@@ -22,6 +22,7 @@ import pandas as pd
 from .io import atomic_write_text
 
 __all__ = [
+    "claim",
     "VERDICTS",
     "claims_table",
     "verdict_best",
@@ -440,14 +441,12 @@ def printed_table(paper: str, artifact: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- helpers for notebooks
 def reduce_sweep(values: Sequence[Any], profile: Any, *, keep: int | None = None) -> list[Any]:
-    """The values of a sweep a profile runs: all of them, or ``profile.sweep_keep`` (or ``keep``)
-    evenly spaced ones, the first and last included."""
+    """The values of a sweep a profile runs: all of them, or the first ``profile.sweep_keep`` (or
+    ``keep``) -- the papers list sweeps from the cheapest setting (26 layers first), so a cut
+    sweep still shows a comparison in seconds."""
     values = list(values)
     k = profile.sweep_keep if keep is None else keep
-    if not k or len(values) <= k:
-        return values
-    idx = sorted(set(np.linspace(0, len(values) - 1, k).round().astype(int).tolist()))
-    return [values[i] for i in idx]
+    return values if not k else values[:k]
 
 
 def percent(table: pd.DataFrame, metric: str = "AUC") -> pd.DataFrame:
@@ -509,13 +508,18 @@ def wins(table: pd.DataFrame, better: str, worse: str, comparisons: pd.DataFrame
 VERDICTS = ("agrees", "disagrees", "cannot tell")
 
 
-def verdict_better(comparisons: pd.DataFrame, *, lower_is_better: bool = False) -> tuple[str, str]:
-    """The verdict on "A beats B in every setting" from paired comparisons (one row per setting:
+def verdict_better(comparisons: Any, *, lower_is_better: bool = False) -> tuple[str, str]:
+    """The verdict on "A beats B in every setting" from paired comparisons (a
+    :class:`~pain_lib.experiments.Comparison`, or a frame with one row per setting:
     ``difference`` of A - B with its band ``lo``/``hi``, ``within_noise``): *disagrees* if B is
     significantly better anywhere, *agrees* if A is significantly better everywhere, else *cannot
     tell*; and the evidence in words."""
+    if hasattr(comparisons, "within_noise") and hasattr(comparisons, "difference") and not hasattr(comparisons, "columns"):
+        comparisons = pd.DataFrame([{"difference": comparisons.difference, "lo": comparisons.lo, "hi": comparisons.hi,
+                                     "within_noise": comparisons.within_noise}])  # one Comparison
     if comparisons is None or not len(comparisons):
         return "cannot tell", "no comparison computed"
+    comparisons = comparisons.astype({"within_noise": bool})
     sign = -1 if lower_is_better else 1
     d = comparisons["difference"] * sign
     better = (~comparisons["within_noise"]) & (d > 0)
@@ -549,6 +553,12 @@ def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", l
     if pd.notna(lo) and lo <= exp_v <= hi:
         return "cannot tell", f"best is {best_label} ({v[top]:.4g}); {expected} ({exp_v:.4g}) lies in its 90 % band"
     return "disagrees", f"best is {best_label} ({v[top]:.4g} [{lo:.4g}, {hi:.4g}]); {expected}: {exp_v:.4g}"
+
+
+def claim(text: str, paper: str, verdict: tuple[str, str]) -> dict[str, str]:
+    """One tested claim: its ``text``, what the ``paper`` printed, and this run's
+    ``(verdict, evidence)`` (from :func:`verdict_better` / :func:`verdict_best`)."""
+    return {"claim": text, "paper": paper, "verdict": verdict[0], "evidence": verdict[1]}
 
 
 def claims_table(claims: Sequence[dict[str, Any]], *, dataset: str = "") -> pd.DataFrame:

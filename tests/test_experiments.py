@@ -325,3 +325,17 @@ def test_run_grid_reads_shared_configurations_from_the_store(unbc, crops, tmp_pa
     assert {"row", "column", "metric", "value", "std", "lo", "hi", "n", "train_s", "reused"} <= set(table.columns)
     v = table.set_index(["row", "column"])["value"]
     assert v[("a", "x")] == v[("a", "y")]
+
+
+def test_channels_last_is_a_layout_not_a_different_model(setup):
+    from pain_lib.experiments import to_memory_format
+    from pain_lib.models import get_model
+
+    torch.manual_seed(0)
+    net = get_model("scn", depth=26, base_width=4).eval()
+    x = torch.rand(2, 3, 8, 32, 32)
+    cpu = to_memory_format(net, setup, "cpu")  # contiguous on a CPU (its fast kernels)
+    assert all(p.is_contiguous() for p in cpu.parameters())
+    ref = cpu(x)
+    cl = net.to(memory_format=torch.channels_last_3d)  # what a GPU gets
+    torch.testing.assert_close(cl(x.contiguous(memory_format=torch.channels_last_3d)), ref, rtol=1e-4, atol=1e-5)

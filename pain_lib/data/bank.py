@@ -7,7 +7,7 @@ A :class:`FrameBank` holds the decoded, face-cropped frames of every sample it w
 ``(B, T)`` into it, so a batch is one gather, one permute and one conversion:
 
     (B, T) int64 frame indices -> frames[idx] (B, T, S, S, 3) uint8
-                               -> (B, 3, T, S, S) float32 in [0, 1], channels-last-3d layout
+                               -> (B, 3, T, S, S) float32 in [0, 1] (channels-last-3d on a GPU)
 
 (no per-clip Python work, no DataLoader workers, no host-to-device copy per batch). Which clips
 are drawn is decided by :func:`random_clips` (training: ``clips_per_sample`` random starts per
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from .base import Sample
+from .crop import load_face_frames
 from .samplers import sliding_windows
 
 __all__ = ["FrameBank", "ClipBatches", "random_clips", "sliding_clips", "clip_frames"]
@@ -114,25 +115,31 @@ class FrameBank:
     def _key(sample: Sample) -> tuple[str, str]:
         return (str(sample.source), sample.sample_id)
 
+    @property
+    def params(self) -> dict:
+        """The face-crop parameters of this bank's cache entries."""
+        return {"size": self.size, "crop": self.crop, "v": 1}
+
     def faces(self, sample: Sample) -> np.ndarray:
         """Face crops of one sample ``(T, S, S, 3)`` uint8, from the on-disk cache when given."""
-        from .clips import load_face_frames
-
-        params = {"size": self.size, "crop": self.crop, "v": 1}
         compute = lambda: load_face_frames(sample, self.size, crop=self.crop)  # noqa: E731
         if self.cache is None:
             return compute()
-        arr = self.cache.get_or_compute(sample, params, compute)
-        digest = getattr(self.cache, "digest", None)
-        if digest is not None:
-            d = digest(sample, params)
-            if d:
-                self.digests[sample.sample_id] = d
+        arr = self.cache.get_or_compute(sample, self.params, compute)
+        d = self.cache.digest(sample, self.params)
+        if d:
+            self.digests[sample.sample_id] = d
         return np.asarray(arr)
 
     def add(self, samples: Sequence[Sample], *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Load the samples not in the bank yet; return ``(offsets, lengths)`` of all of them."""
         missing = list({self._key(s): s for s in samples if self._key(s) not in self._slot}.values())
+        if missing and self.cache is not None:  # decode and crop in parallel processes first
+            import functools
+            import os
+
+            self.cache.fill(missing, self.params, functools.partial(load_face_frames, size=self.size, crop=self.crop),
+                            workers=min(8, os.cpu_count() or 1), progress=progress)
         if missing:
             from tqdm.auto import tqdm
 
@@ -152,10 +159,13 @@ class FrameBank:
         return self.frames.numel()
 
     def gather(self, frame_index: torch.Tensor) -> torch.Tensor:
-        """Clips ``(B, 3, T, S, S)`` float32 in [0, 1] for global frame indices ``(B, T)``
-        (channels-last-3d layout: the frames' own NDHWC order, no copy to reorder)."""
-        x = self.frames[frame_index.to(self.device)]  # (B, T, S, S, 3)
-        return x.permute(0, 4, 1, 2, 3).float().div_(255.0)
+        """Clips ``(B, 3, T, S, S)`` float32 in [0, 1] for global frame indices ``(B, T)``: on a
+        GPU in channels-last-3d layout (the frames' own NDHWC order, no copy to reorder), on a
+        CPU contiguous (its fast 3D convolutions are NCDHW)."""
+        x = self.frames[frame_index.to(self.device)].permute(0, 4, 1, 2, 3)  # (B, 3, T, S, S), NDHWC strides
+        if self.device.type != "cuda":
+            x = x.contiguous()
+        return x.float().div_(255.0)
 
 
 class ClipBatches:

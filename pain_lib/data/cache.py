@@ -171,6 +171,30 @@ class ClipCache:
         after verifying it; ``None`` when there is no (intact) entry."""
         return self._checked(self.key(sample, params))
 
+    def fill(self, samples: list[Sample], params: dict, compute: Callable[[Sample], np.ndarray], *,
+             workers: int = 1, progress: bool = False) -> int:
+        """Compute the missing entries of ``samples`` (``compute(sample)``, picklable) in
+        ``workers`` processes -- face detection is CPU-bound and per sample independent -- and
+        return how many were computed. Concurrent writers of one entry are safe (atomic writes)."""
+        missing = [s for s in samples if self._checked(self.key(s, params)) is None]
+        if not missing:
+            return 0
+        jobs = [(str(self.root), s, params, compute) for s in missing]
+        if workers <= 1 or len(missing) < 2 * workers:
+            for job in jobs:
+                _fill_one(job)
+            return len(missing)
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        from tqdm.auto import tqdm
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            for _ in tqdm(pool.map(_fill_one, jobs, chunksize=4), total=len(jobs), disable=not progress,
+                          desc="face crops", leave=False):
+                pass
+        return len(missing)
+
     def get_or_compute(self, sample: Sample, params: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
         key = self.key(sample, params)
         hit = self.get(key)
@@ -179,3 +203,15 @@ class ClipCache:
         arr = compute()
         self.put(key, arr)
         return arr
+
+
+def _fill_one(job: tuple) -> None:
+    """Compute and store one cache entry (a worker process of :meth:`ClipCache.fill`)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    root, sample, params, compute = job
+    cache = ClipCache(root)
+    key = cache.key(sample, params)
+    if cache._checked(key) is None:
+        cache.put(key, compute(sample))

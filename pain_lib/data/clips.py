@@ -32,10 +32,9 @@ import torch
 
 from .base import Sample
 from .cache import ClipCache
-from .crop import crop_frames, face_boxes
+from .crop import load_face_frames
 from .labels import frame_pspi
 from .samplers import StrideSampler, sliding_windows
-from .video import read_clip
 
 __all__ = ["ClipDataset", "load_face_frames", "TARGETS"]
 
@@ -53,14 +52,6 @@ TARGETS: dict[str, Callable[[Sample, np.ndarray], object]] = {
     "posed": lambda s, idx: np.int64(s.labels.get("posed", 0)),
     "none": lambda s, idx: np.float32(0.0),
 }
-
-
-def load_face_frames(sample: Sample, size: int, *, crop: str = "auto", smooth: int = 5,
-                     margin: float = 0.2) -> np.ndarray:
-    """All frames of ``sample`` face-cropped to ``(T, size, size, 3)`` uint8 RGB."""
-    frames = read_clip(sample)
-    boxes = face_boxes(sample, frames, mode=crop, smooth=smooth, margin=margin)
-    return crop_frames(frames, boxes, size)
 
 
 class ClipDataset(torch.utils.data.Dataset):

@@ -21,9 +21,10 @@ import cv2
 import numpy as np
 
 from .base import Sample
+from .video import read_clip
 
 __all__ = ["boxes_from_landmarks", "detect_faces_haar", "fill_missing", "smooth_boxes", "square_boxes",
-           "crop_frames", "face_boxes", "CROP_MODES", "haar_cascade"]
+           "crop_frames", "face_boxes", "CROP_MODES", "haar_cascade", "load_face_frames"]
 
 CROP_MODES = ("auto", "landmarks", "truth", "haar", "full")
 
@@ -167,3 +168,11 @@ def face_boxes(sample: Sample, frames: np.ndarray, indices: np.ndarray | None = 
     det = detect_faces_haar(frames)
     det = square_boxes(fill_missing(det, frames.shape[1:3]), 1 + 2 * margin * 0.5)
     return smooth_boxes(det, smooth)
+
+
+def load_face_frames(sample: Sample, size: int, *, crop: str = "auto", smooth: int = 5,
+                     margin: float = 0.2) -> np.ndarray:
+    """All frames of ``sample`` face-cropped to ``(T, size, size, 3)`` uint8 RGB."""
+    frames = read_clip(sample)
+    boxes = face_boxes(sample, frames, mode=crop, smooth=smooth, margin=margin)
+    return crop_frames(frames, boxes, size)

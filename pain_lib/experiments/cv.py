@@ -36,7 +36,7 @@ from .recipe import FitContext, Recipe
 from .results import CVResult
 from .store import Store, experiment_key
 
-__all__ = ["cross_validate", "run_grid", "Cell", "CrossDataset", "METRIC_LABELS"]
+__all__ = ["cross_validate", "run_grid", "is_complete", "Cell", "CrossDataset", "METRIC_LABELS"]
 
 #: metric -> the label the papers' tables use
 METRIC_LABELS = {"auc": "AUC", "mse": "MSE", "mae": "MAE", "pcc": "PCC", "accuracy": "accuracy"}
@@ -128,15 +128,8 @@ def cross_validate(
         raise ValueError(f"{len(y_arr)} labels for {len(samples)} samples: give one label per sample")
     store = store if isinstance(store, Store) else Store(store)
     device = torch.device(device)
-    splits = _splits(samples, cv, seed)
-    if max_folds is not None:
-        splits = splits[:max_folds]
-    identity = recipe.identity()
-    key = experiment_key(recipe=identity, data=fingerprint([samples, y_arr]), cv=cv, seed=seed,
-                         device=device.type)
-    entry = store.entry(recipe.label(), key)
-    entry.write_identity({"recipe": _plain_scalars_deep(identity), "cv": str(cv), "seed": seed,
-                          "device": device.type, "samples": len(samples)})
+    entry, splits, identity = _entry(recipe, samples, y_arr, cv=cv, max_folds=max_folds, seed=seed, device=device,
+                                     store=store)
     subjects = np.array([s.subject for s in samples])
 
     from tqdm.auto import tqdm
@@ -185,6 +178,43 @@ def cross_validate(
                     identity=identity, entry=entry, load_fitted=recipe.load_fitted, metrics=metric_names)
 
 
+def _entry(recipe: Recipe, samples: Sequence[Sample], y: np.ndarray | None, *, cv: str | Any, max_folds: int | None,
+           seed: int, device: torch.device, store: Store) -> tuple[Any, list[Split], dict]:
+    """The store entry of a configuration, its folds and the recipe's identity."""
+    splits = _splits(samples, cv, seed)
+    if max_folds is not None:
+        splits = splits[:max_folds]
+    identity = recipe.identity()
+    key = experiment_key(recipe=identity, data=fingerprint([samples, y]), cv=cv, seed=seed, device=device.type)
+    entry = store.entry(recipe.label(), key)
+    entry.write_identity({"recipe": _plain_scalars_deep(identity), "cv": str(cv), "seed": seed,
+                          "device": device.type, "samples": len(samples)})
+    return entry, splits, identity
+
+
+def is_complete(recipe: Recipe, samples: Sequence[Sample], y: Any = None, *, cv: str | Any, max_folds: int | None = None,
+                seed: int = 0, device: torch.device | str = "cpu", store: Store | str | Path | None = None) -> bool:
+    """Whether every fold of this configuration is in the store already (nothing to compute)."""
+    store = store if isinstance(store, Store) else Store(store)
+    y_arr = None if y is None else np.asarray(y)
+    entry, splits, _ = _entry(recipe, list(samples), y_arr, cv=cv, max_folds=max_folds, seed=seed,
+                              device=torch.device(device), store=store)
+    return all(entry.file(f"{_fold_file_name(s.name)}.json").is_file() for s in splits)
+
+
+def _cell_worker(job: tuple) -> str | None:
+    """Compute one grid cell in a worker process (:func:`run_grid` with ``jobs``); the parent
+    reads the result from the store. Returns the error text of a failure (the parent then
+    recomputes that cell itself and raises it)."""
+    recipe, samples, y, kwargs, threads = job
+    torch.set_num_threads(threads)
+    try:
+        cross_validate(recipe, samples, y, progress=False, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported by the parent's own attempt
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def _plain_scalars_deep(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         return {str(k): _plain_scalars_deep(v) for k, v in obj.items()}
@@ -230,6 +260,7 @@ def run_grid(
     store: Store | str | Path | None = None,
     cache_dir: Path | None = None,
     bands: bool = True,
+    jobs: int | None = None,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], CVResult]]:
     """Cross-validate every cell's recipe on the same folds; return the long table and the results.
@@ -238,8 +269,12 @@ def run_grid(
     folds), ``std`` (over folds), ``lo, hi`` (the bootstrap band over test subjects,
     :meth:`CVResult.bootstrap`), ``n`` (folds), ``train_s``, ``test_s``, ``epochs`` and ``reused``
     (read from the store: another table, or an earlier run, computed it). ``run`` (a notebook's
-    :class:`~pain_lib.notebook.Run`) supplies ``cv``, ``max_folds``, ``seed``, ``device``, ``store``
-    and ``cache_dir``; explicit arguments win.
+    :class:`~pain_lib.notebook.Run`) supplies ``cv``, ``max_folds``, ``seed``, ``device``, ``store``,
+    ``cache_dir`` and, on a GPU, ``jobs`` (the profile's ``grid_jobs``); explicit arguments win.
+
+    ``jobs`` > 1 computes the missing cells in that many worker processes at once (small networks
+    leave a GPU mostly idle; several configurations at once fill it), then reads every cell from
+    the store; the numbers are the same as computed one by one.
     """
     from tqdm.auto import tqdm
 
@@ -250,13 +285,18 @@ def run_grid(
         device = device or run.device
         store = store or run.experiment_dir
         cache_dir = cache_dir or run.cache_dir
+        if jobs is None and torch.device(device).type == "cuda":
+            jobs = run.profile.grid_jobs
     if cv is None:
         raise TypeError("run_grid needs run=... or cv=...")
     store = store if isinstance(store, Store) else Store(store)
+    common = {"cv": cv, "max_folds": max_folds, "seed": seed or 0, "device": device or "cpu", "store": store,
+              "cache_dir": cache_dir}
+    if (jobs or 1) > 1:
+        _compute_in_workers(cells, samples, y, common, jobs, progress)
     rows, results, reused = [], {}, 0
     for cell in tqdm(list(cells), desc="configurations", disable=not progress):
-        res = cross_validate(cell.recipe, samples, y, cv=cv, max_folds=max_folds, seed=seed or 0,
-                             device=device or "cpu", store=store, cache_dir=cache_dir, progress=False)
+        res = cross_validate(cell.recipe, samples, y, progress=False, **common)
         results[(cell.row, cell.column)] = res
         was_reused = bool(res.folds["resumed"].all())
         reused += was_reused
@@ -271,3 +311,28 @@ def run_grid(
         print(f"{reused} of {len(cells)} configurations read from the experiment store {store.root} "
               "(computed earlier with identical settings, data and seed)")
     return pd.DataFrame(rows), results
+
+
+def _compute_in_workers(cells: Sequence[Cell], samples: Sequence[Sample], y: Any, common: dict, jobs: int,
+                        progress: bool) -> None:
+    """Compute the cells missing from the store in ``jobs`` spawned worker processes."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    todo = {id(c.recipe): c for c in cells
+            if not is_complete(c.recipe, samples, y, **{k: v for k, v in common.items() if k != "cache_dir"})}
+    todo = list({fingerprint(c.recipe.identity()): c for c in todo.values()}.values())
+    if len(todo) < 2:
+        return
+    for c in todo:  # decode and crop faces once, before the workers need them
+        c.recipe.prepare(samples, common["cache_dir"])
+    jobs = min(jobs, len(todo))
+    threads = max(1, (os.cpu_count() or 2) // jobs)
+    args = [(c.recipe, list(samples), y, {**common, "store": common["store"].root}, threads) for c in todo]
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        for _ in tqdm(pool.map(_cell_worker, args), total=len(args), desc=f"configurations ({jobs} at once)",
+                      disable=not progress):
+            pass

@@ -174,6 +174,10 @@ class Recipe:
         """A readable name of this configuration (store folder prefix)."""
         return self.name
 
+    def prepare(self, samples: Sequence[Sample], cache_dir: Path | None) -> None:
+        """Fill on-disk caches this recipe reads (e.g. decoded face crops) before several
+        processes run it at once; optional."""
+
     # -- the contract ------------------------------------------------------------------
     def fit(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> Fitted:
         raise NotImplementedError

@@ -36,6 +36,7 @@ __all__ = [
     "depth_label",
     "paper_depths",
     "kernel_grid",
+    "kernel_cell",
     "scaled_resolution",
     "table3_rows",
     "parameter_readings",
@@ -121,6 +122,15 @@ def kernel_grid() -> list[tuple[int, list[int], str, str]]:
         depths = [depths] if isinstance(depths, int) else list(depths)
         out.append((k, depths, r["row"], r["column"]))
     return out
+
+
+def kernel_cell(grid: Sequence[tuple[int, list[int], str, str]], depths: Sequence[int]) -> tuple[str, str] | None:
+    """The ``(row, column)`` of Table 2's cell with these temporal depths in ``grid`` (the
+    :func:`kernel_grid` a notebook ran), or ``None`` when the profile cut it."""
+    for _, d, row, col in grid:
+        if list(d) == list(depths):
+            return row, col
+    return None
 
 
 def scaled_resolution(paper_px: int, run: Any) -> int:

@@ -450,7 +450,7 @@ class TransferClipRecipe(ClipRecipe):
         def pretext() -> dict:
             torch.manual_seed(ctx.seed)
             net = to_memory_format(get_model(self.model, **dict(self.cfg), head="regression", num_outputs=1),
-                                   self.setup)
+                                   self.setup, ctx.device)
             t0 = time.perf_counter()
             hist = transfer_pretext(net, backbone.to(ctx.device), clips, epochs=self.transfer.epochs,
                                     lr=self.setup.lr, device=ctx.device, amp=self.setup.amp,
