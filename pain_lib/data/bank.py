@@ -145,7 +145,7 @@ class FrameBank:
 
             chunks, n = [], int(self.frames.shape[0])
             for s in tqdm(missing, desc=f"face crops {self.size}px", disable=not progress, leave=False):
-                faces = torch.from_numpy(np.ascontiguousarray(self.faces(s)))
+                faces = torch.from_numpy(np.array(self.faces(s)))  # a writable copy of the memory-mapped entry
                 self._slot[self._key(s)] = (n, int(faces.shape[0]))
                 n += int(faces.shape[0])
                 chunks.append(faces)

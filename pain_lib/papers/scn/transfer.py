@@ -321,7 +321,7 @@ def pretrain_2d_identity(
     tr = torch.utils.data.TensorDataset(x[tr_idx], y[tr_idx])
     history = fit(
         clf,
-        make_loader(tr, batch_size=batch_size, shuffle=True, seed=seed),
+        make_loader(tr, batch_size=batch_size, shuffle=True, seed=seed, drop_last=len(tr) > batch_size),
         loss_fn=nn.CrossEntropyLoss(),
         optimizer=make_sgd(clf, lr=lr),
         epochs=epochs,
