@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .io import atomic_write_bytes, atomic_write_text
+from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 __all__ = [
     "PAPERS",
@@ -31,6 +31,7 @@ __all__ = [
     "to_markdown",
     "atomic_write_text",
     "atomic_write_bytes",
+    "atomic_write_json",
     "write_index",
     "artifact_status",
 ]
