@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import report
+from . import environment, report
 from .config import (
     PAPER_DATASET_OF,
     SYNTHETIC_DATASETS,
@@ -72,6 +72,7 @@ def start(namespace: dict[str, Any], *, notebook: str, quiet: bool = False) -> R
     declared = declared_parameters(entry.path)
     given = _user_variables(namespace)
     params = validate_parameters(given, declared, entry)
+    environment.check_environment()  # one warning line when torch & co. differ from the lock
     run = Run(entry, params)
     if not quiet:
         print(run.summary())
@@ -216,6 +217,7 @@ class Run:
             "dataset_manifest_sha256": _manifest_hash(self.data_root),
             "git_commit": _git_commit(self.root),
             "versions": _versions(),
+            "lock_sha256": environment.lock_sha256(),
             "device": str(self.device),
             "seed": self.seed,
             "start": _dt.datetime.fromtimestamp(self.started, _dt.timezone.utc).isoformat(),
