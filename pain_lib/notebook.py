@@ -263,6 +263,14 @@ class Run:
         self._write_provenance(stem, paper, artifact, "table", files, caption)
         return table
 
+    def show(self, table: pd.DataFrame, *, title: str | None = None):
+        """``table`` (as :meth:`save_table` returns it) in the paper's layout: the paper's rows and
+        columns, cells ``paper | this run`` coloured by their relative difference (see
+        :mod:`pain_lib.table_view`)."""
+        from . import table_view
+
+        return table_view.show(table, title=title)
+
     def save_figure(
         self, fig, artifact: str, *, name: str | None = None, caption: str = "", paper: str | None = None
     ) -> list[Path]:
