@@ -330,16 +330,32 @@ def _log_router() -> _LogRouter:
         return _router
 
 
+def _kernel_env() -> dict[str, str] | None:
+    """The kernel's environment when this ``pain_lib`` is a source checkout: its folder first on
+    ``PYTHONPATH``, so the kernel runs the same library as the runner whatever project
+    (``PAIN_LIB_ROOT``) it executes."""
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "pyproject.toml").is_file():
+        return None
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
 def _kernel_manager_class(on_start: Callable[[Any], None], stdio: Any):
-    """A kernel manager that sends the kernel's own stdout/stderr to ``stdio`` (the log) and
-    reports the started kernel (for Ctrl-C)."""
+    """A kernel manager that sends the kernel's own stdout/stderr to ``stdio`` (the log), runs
+    it with this library (:func:`_kernel_env`) and reports the started kernel (for Ctrl-C)."""
     from jupyter_client.manager import AsyncKernelManager
+
+    env = _kernel_env()
 
     class RunKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw: Any) -> None:
             if stdio is not None:
                 kw.setdefault("stdout", stdio)
                 kw.setdefault("stderr", stdio)
+            if env is not None:
+                kw.setdefault("env", env)
             await super().start_kernel(**kw)
             on_start(self)
 
