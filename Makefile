@@ -2,25 +2,42 @@
 PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
-PROFILE ?= standard
 JOBS    ?= 1
 ONLY    ?=
 STAMP   := $(VENV)/.pain-lib-installed
+# The exact versions (with hashes) that every machine installs; `make lock` regenerates it.
+LOCK    := requirements/lock.txt
+# `make lock`: the uv release that writes the lock, the index its hashes come from, UPGRADE=1
+# to move every pin to the newest release that fits (else existing pins are kept).
+UV_VERSION ?= 0.13.9
+LOCK_INDEX ?= https://pypi.org/simple
+UPGRADE    ?=
 
-.PHONY: help setup kernel data reproduce test lab lint index clean-results bench
+# Default profile: `full` on a machine with CUDA (once pain_lib/config.py defines it), else
+# `standard`; PROFILE=... on the command line wins. Evaluated once, when first needed (after
+# setup has installed the project).
+ifeq ($(origin PROFILE), undefined)
+PROFILE = $(eval PROFILE := $(shell $(PY) -m pain_lib.cli profiles --default 2>/dev/null || echo standard))$(PROFILE)
+endif
+
+.PHONY: help setup kernel data reproduce test lab lint index clean-results bench lock
 
 help:
-	@echo "make reproduce [PROFILE=tiny|standard|paper] [ONLY=glob] [JOBS=n]  run every registered notebook"
+	@echo "make reproduce [PROFILE=name] [ONLY=glob] [JOBS=n]  run every registered notebook"
+	@echo "               (profiles: pain_lib/config.py PROFILES; default: full with CUDA, else standard)"
 	@echo "make test      run the test suite (every notebook in the tiny profile included)"
 	@echo "make lab       JupyterLab on notebooks/"
 	@echo "make lint      ruff, and the layering contracts of .importlinter (import-linter)"
 	@echo "make bench     benchmark scripts (print numbers)"
+	@echo "make lock      regenerate $(LOCK) from pyproject.toml and requirements/lock.in"
 
-# Create the virtual environment if missing, install the project, register the kernel.
-$(STAMP): pyproject.toml
+# Create the virtual environment if missing, install the locked versions (hash-checked), then
+# the project itself without dependencies, and register the kernel.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	$(MAKE) --no-print-directory kernel
 	@touch $(STAMP)
 
@@ -29,12 +46,21 @@ setup: $(STAMP)
 kernel:
 	$(PY) -m ipykernel install --sys-prefix --name pain-lib --display-name "Python (pain-lib)" >/dev/null
 
+# One universal lock (every platform, Python >= 3.10) with the hashes of every wheel on the index.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev requirements/lock.in \
+	    --universal --python-version 3.10 --generate-hashes \
+	    --no-config --default-index $(LOCK_INDEX) $(if $(UPGRADE),--upgrade) \
+	    --custom-compile-command 'make lock' -o $(LOCK)
+
 # Generate (once) the synthetic datasets the registered notebooks need at this profile.
 data: setup
-	$(VENV)/bin/pain-lib data prepare --profile $(PROFILE)
+	$(PY) -m pain_lib.cli data prepare --profile $(PROFILE)
 
 reproduce: setup data
-	$(VENV)/bin/pain-lib reproduce --profile $(PROFILE) --jobs $(JOBS) $(if $(ONLY),--only '$(ONLY)')
+	$(PY) -m pain_lib.cli reproduce --profile $(PROFILE) --jobs $(JOBS) $(if $(ONLY),--only '$(ONLY)')
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -47,7 +73,7 @@ lint: setup
 	$(VENV)/bin/lint-imports
 
 index: setup
-	$(VENV)/bin/pain-lib index
+	$(PY) -m pain_lib.cli index
 
 bench: setup
 	$(PY) bench/preprocess.py

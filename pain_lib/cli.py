@@ -3,12 +3,17 @@
 ::
 
     pain-lib list                                   registered notebooks
-    pain-lib run <id> [-p name=value ...] [--profile P] [--device D]
-    pain-lib reproduce [--profile P] [--only GLOB] [--jobs N]
+    pain-lib run <id> [-p name=value ...] [--profile P] [--device D] [-v]
+    pain-lib reproduce [--profile P] [--only GLOB] [--jobs N] [-v]
+    pain-lib profiles [--default]                   the profiles (pain_lib/config.py)
     pain-lib index                                  regenerate results/README.md
     pain-lib synth --flavour F --scale S --out DIR  write a synthetic dataset
     pain-lib data check --dataset NAME --root PATH [--full] [--strict]  check a dataset against its manifest
     pain-lib data prepare [--profile P]             generate the synthetic sets the notebooks use
+
+``run`` and ``reproduce`` show a progress bar and one line per notebook; each notebook's full
+log goes to ``<results>/executed/<id>.log`` (``-v``: stream every cell's output too).
+Ctrl-C stops them cleanly (exit status 130).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import logging
 import sys
 from pathlib import Path
 
+from .config import PROFILES
 from .params import ParameterError, parse_cli_value
 from .registry import RegistryError, declared_parameters, get_entry, load_registry, repo_root
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
 
 def _parse_assignments(items: list[str]) -> dict:
@@ -41,62 +47,146 @@ def _cmd_list(args) -> int:
         if args.verbose:
             for p in declared_parameters(e.path).values():
                 print(f"    {p.name}: {p.annotation} = {p.default!r}  # {p.help}")
+                if p.name in e.constraints:
+                    from .params import describe_constraint
+
+                    print(f"        allowed: {describe_constraint(e.constraints[p.name])}")
     return 0
 
 
-def _results_dir(args) -> Path:
-    return Path(args.results_dir) if args.results_dir else repo_root() / "results"
+def _resolve(path: str) -> Path:
+    """A folder given on the command line, resolved against the current directory."""
+    p = Path(path).expanduser()
+    return (p if p.is_absolute() else Path.cwd() / p).resolve()
 
 
-def _finish(results, results_dir: Path) -> int:
+def _results_dir(args, given: dict | None = None) -> tuple[Path, bool]:
+    """The results folder and whether it was chosen (``--results-dir`` or ``-p output_dir``,
+    both resolved against the current directory; the two must agree)."""
+    flag = _resolve(args.results_dir) if getattr(args, "results_dir", None) else None
+    param = (given or {}).get("output_dir")
+    if isinstance(param, str) and param:
+        chosen = _resolve(param)
+        if flag is not None and flag != chosen:
+            raise ParameterError(
+                f"-p output_dir={param!r} ({chosen}) contradicts --results-dir {args.results_dir} "
+                f"({flag}): give the results folder once"
+            )
+        return chosen, True
+    if flag is not None:
+        return flag, True
+    return repo_root() / "results", False
+
+
+def _finish(results, results_dir: Path, *, planned: int, interrupt=None) -> int:
     from .report import registry_artifact_map, write_index
 
     reg = load_registry()
-    write_index(results_dir, registry_artifact_map([_entry_dict(e) for e in reg.notebooks]), reg.diagrams)
+    index = write_index(results_dir, registry_artifact_map([_entry_dict(e) for e in reg.notebooks]), reg.diagrams)
+    if interrupt is not None and interrupt.is_set():
+        stopped = [r for r in results if r.status == "interrupted"]
+        parts = [
+            f"{r.id} stopped after {r.duration_s:.1f} s, recorded as interrupted in {_rel(results_dir / 'runs.jsonl')}"
+            + (f", its partial outputs moved to {_rel(r.partial)}" if r.partial else "")
+            for r in stopped
+        ] or ["no notebook was running"]
+        not_started = planned - len(results)
+        print(
+            f"pain-lib: interrupted: {'; '.join(parts)}; {not_started} notebook{'s' if not_started != 1 else ''} "
+            f"not started; {_rel(index)} regenerated",
+            file=sys.stderr,
+        )
+        return 130
     failed = [r for r in results if r.status != "ok"]
     total = sum(r.duration_s for r in results)
-    print(f"\n{len(results) - len(failed)} notebooks ok, {len(failed)} failed ({total:.1f} s of notebook time)")
+    print(f"{len(results) - len(failed)} notebooks ok, {len(failed)} failed ({total:.1f} s of notebook time)")
     for r in failed:
-        print(r.describe_failure())
+        print(f"  {r.id}: executed notebook: {_rel(r.executed)}; log: {_rel(r.log)}")
     return 1 if failed else 0
+
+
+def _rel(path) -> str:
+    from .runner import _relative
+
+    return _relative(path)
 
 
 def _entry_dict(e) -> dict:
     return {"id": e.id, "paper": e.paper, "artifacts": list(e.artifacts)}
 
 
+def _plan(entries, params, device_flag: str | None, results_dir: Path) -> str:
+    from .plan import device_type, estimate, format_plan, history
+
+    runs, devices = [], []
+    for e, p in zip(entries, params):
+        declared = declared_parameters(e.path)
+        runs.append((e.id, p.get("profile") or declared["profile"].default))
+        devices.append(p.get("device") or (declared["device"].default if "device" in declared else "auto"))
+    asked = device_flag or devices[0]
+    device = device_type(asked)
+    return format_plan(estimate(runs, device, past=history(results_dir / "runs.jsonl")), device_asked=asked)
+
+
+def _execute(args, entries, params, results_dir: Path) -> int:
+    from .runner import Interrupt, run_many
+
+    interrupt = Interrupt()
+    with interrupt.handling_sigint():
+        results = run_many(entries, params, jobs=getattr(args, "jobs", 1), results_dir=results_dir,
+                           log_output=args.verbose, interrupt=interrupt)
+        return _finish(results, results_dir, planned=len(entries), interrupt=interrupt)
+
+
 def _cmd_run(args) -> int:
-    from .runner import prepare_parameters, run_notebook
+    from .runner import check_writable, prepare_parameters
 
     entry = get_entry(args.id)
     given = _parse_assignments(args.p)
-    if args.results_dir:
-        given.setdefault("output_dir", str(Path(args.results_dir).resolve()))
+    results_dir, chosen = _results_dir(args, given)
+    if chosen:
+        given["output_dir"] = str(results_dir)
     params = prepare_parameters(entry, given, args.profile, args.device)
-    res = run_notebook(entry, params, results_dir=_results_dir(args))
-    print(f"{res.status} {res.id} ({res.duration_s:.1f} s) -> {res.executed}")
-    return _finish([res], _results_dir(args))
+    check_writable(results_dir, [entry])
+    print(_plan([entry], [params], args.device, results_dir))
+    return _execute(args, [entry], [params], results_dir)
 
 
 def _cmd_reproduce(args) -> int:
-    from .runner import prepare_parameters, run_many, select
+    from .runner import check_writable, prepare_parameters, select
 
     entries = select(args.only)
     if not entries:
         print(f"no registered notebook matches {args.only!r}", file=sys.stderr)
         return 2
-    given = {"output_dir": str(Path(args.results_dir).resolve())} if args.results_dir else {}
+    results_dir, chosen = _results_dir(args)
+    given = {"output_dir": str(results_dir)} if chosen else {}
     params = [prepare_parameters(e, dict(given), args.profile, args.device) for e in entries]
-    print(f"running {len(entries)} notebooks with profile {args.profile or 'default'}")
-    results = run_many(entries, params, jobs=args.jobs, results_dir=_results_dir(args))
-    return _finish(results, _results_dir(args))
+    check_writable(results_dir, entries)
+    print(_plan(entries, params, args.device, results_dir))
+    return _execute(args, entries, params, results_dir)
+
+
+def _cmd_profiles(args) -> int:
+    from .plan import default_profile
+
+    if args.default:
+        print(default_profile())
+        return 0
+    default = default_profile()
+    for name, p in PROFILES.items():
+        mark = "  (default here)" if name == default else ""
+        print(f"{name:10s} synthetic scale {p.synth_scale}, {p.epochs} epochs, cv {p.cv}, "
+              f"{p.image_size} px, width {p.base_width}{mark}")
+    return 0
 
 
 def _cmd_index(args) -> int:
     from .report import registry_artifact_map, write_index
 
     reg = load_registry()
-    path = write_index(_results_dir(args), registry_artifact_map([_entry_dict(e) for e in reg.notebooks]), reg.diagrams)
+    results_dir, _ = _results_dir(args)
+    path = write_index(results_dir, registry_artifact_map([_entry_dict(e) for e in reg.notebooks]), reg.diagrams)
     print(f"wrote {path}")
     return 0
 
@@ -130,6 +220,7 @@ def _cmd_data_prepare(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    profiles = list(PROFILES)  # the profiles config.py defines, never a list of our own
     ap = argparse.ArgumentParser(prog="pain-lib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-v", "--verbose", action="store_true", help="more output")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -150,10 +241,18 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--only", default=None, help="comma-separated globs over notebook ids")
             p.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
-        p.add_argument("--profile", choices=["tiny", "standard", "paper"], default=None)
+        p.add_argument("--profile", choices=profiles, default=None,
+                       help="default: each notebook's own (standard)")
         p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps")
-        p.add_argument("--results-dir", default=None, help="default: <project>/results")
+        p.add_argument("--results-dir", default=None,
+                       help="default: <project>/results (relative paths: from the current directory)")
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="stream every cell's output (the log file always has it)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("profiles", help="list the profiles (--default: the one make reproduce uses here)")
+    p.add_argument("--default", action="store_true", help="print only the default profile of this machine")
+    p.set_defaults(func=_cmd_profiles)
 
     p = sub.add_parser("index", help="regenerate results/README.md")
     p.add_argument("--results-dir", default=None)
@@ -177,23 +276,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail when the counts differ from the manifest's (default: report them)")
     c.set_defaults(func=_cmd_data_check)
     c = dsub.add_parser("prepare", help="generate (once) the synthetic datasets the registered notebooks use")
-    c.add_argument("--profile", default="standard", choices=["tiny", "standard", "paper"])
+    c.add_argument("--profile", default="standard", choices=profiles)
     c.set_defaults(func=_cmd_data_prepare)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runner import ResultsDirError
+
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.command in ("run", "reproduce"):
-        # papermill streams each cell's output through this logger: live logs.
-        logging.getLogger("papermill").setLevel(logging.INFO)
     try:
         return args.func(args)
-    except (ParameterError, RegistryError, FileNotFoundError, ValueError) as exc:
+    except (ParameterError, RegistryError, ResultsDirError, FileNotFoundError, ValueError) as exc:
         print(f"pain-lib: error: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:
+        print(f"pain-lib: error: {exc.filename or ''} cannot be written ({exc.strerror}): make it writable, "
+              "or write the results elsewhere with --results-dir DIR", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pain-lib: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from typing import Any
 
 import pandas as pd
 
+from . import environment, paths, report
 from . import io as io_
-from . import paths, report
 from .config import (
     PAPER_DATASET_OF,
     SYNTHETIC_DATASETS,
@@ -73,6 +73,7 @@ def start(namespace: dict[str, Any], *, notebook: str, quiet: bool = False) -> R
     declared = declared_parameters(entry.path)
     given = _user_variables(namespace)
     params = validate_parameters(given, declared, entry)
+    environment.check_environment()  # one warning line when torch & co. differ from the lock
     run = Run(entry, params)
     if not quiet:
         print(run.summary())
@@ -230,6 +231,7 @@ class Run:
             "dataset_manifest_sha256": _manifest_hash(self.data_root),
             "git_commit": _git_commit(self.root),
             "versions": _versions(),
+            "lock_sha256": environment.lock_sha256(),
             "device": str(self.device),
             "seed": self.seed,
             "start": _dt.datetime.fromtimestamp(self.started, _dt.timezone.utc).isoformat(),
@@ -275,6 +277,14 @@ class Run:
         self._write_provenance(stem, paper, artifact, "table", files, caption)
         return table
 
+    def show(self, table: pd.DataFrame, *, title: str | None = None):
+        """``table`` (as :meth:`save_table` returns it) in the paper's layout: the paper's rows and
+        columns, cells ``paper | this run`` coloured by their relative difference (see
+        :mod:`pain_lib.table_view`)."""
+        from . import table_view
+
+        return table_view.show(table, title=title)
+
     def save_figure(
         self, fig, artifact: str, *, name: str | None = None, caption: str = "", paper: str | None = None
     ) -> list[Path]:
@@ -311,10 +321,6 @@ class Run:
                         caption=caption or f"The paper's claims tested by {self.id}, with this run's verdict.")
         for _, r in table.iterrows():
             print(f"[{r['verdict']}] {r['claim']} -- {r['evidence']}")
-        return table
-
-    def show(self, table: pd.DataFrame):
-        """A saved table for reading (the tidy frame; the paper-layout view replaces it)."""
         return table
 
     def finish(self) -> None:

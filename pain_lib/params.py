@@ -16,7 +16,14 @@ from typing import Any
 from .config import DATASETS, PROFILES
 from .registry import NotebookEntry, Parameter
 
-__all__ = ["ParameterError", "check_type", "validate_parameters", "parse_cli_value"]
+__all__ = [
+    "ParameterError",
+    "check_type",
+    "check_constraint",
+    "describe_constraint",
+    "validate_parameters",
+    "parse_cli_value",
+]
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -126,6 +133,106 @@ def _check_values(params: Mapping[str, Any], entry: NotebookEntry | None) -> Non
         for name, choices in entry.choices.items():
             if name in params and params[name] not in choices:
                 raise bad(name, ", ".join(map(repr, choices)))
+        for name, spec in entry.constraints.items():
+            if name in params:
+                problem = check_constraint(params[name], spec)
+                if problem:
+                    raise ParameterError(
+                        f"invalid value for parameter {name!r}: {params[name]!r} ({problem}); "
+                        f"allowed: {describe_constraint(spec)}"
+                    )
+
+
+# --------------------------------------------------------------------------- constraints
+# A constraint (``constraints:`` of a notebook in notebooks/registry.yaml) is a mapping:
+#   allowed: [..]     the value is one of these          min / max: bounds (inclusive)
+#   odd: true         an odd integer                     pattern: a regular expression (strings)
+#   means: "..."      how messages describe the rule (instead of the generated text)
+# and for a list:
+#   non_empty: true   at least one item                  unique: true   no item twice
+#   same: [[39, 41]]  values that count as one item for ``unique`` (aliases)
+#   each: {..}        a constraint every item must meet (nests: a list of lists)
+
+
+def _fmt(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _same_groups(spec: Mapping[str, Any]) -> dict[Any, tuple[Any, ...]]:
+    out: dict[Any, tuple[Any, ...]] = {}
+    for group in spec.get("same") or ():
+        for v in group:
+            out[_key(v)] = tuple(group)
+    return out
+
+
+def _key(value: Any) -> Any:
+    return tuple(_key(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def check_constraint(value: Any, spec: Mapping[str, Any]) -> str | None:
+    """What is wrong with ``value`` under the constraint ``spec``, or None when it fits."""
+    if isinstance(value, (list, tuple)):
+        if spec.get("non_empty") and len(value) == 0:
+            return "the list is empty"
+        if spec.get("unique"):
+            groups = _same_groups(spec)
+            seen: dict[Any, Any] = {}
+            for v in value:
+                k = groups.get(_key(v), _key(v))
+                if k in seen:
+                    first = seen[k]
+                    return (f"{v!r} is given twice" if _key(first) == _key(v)
+                            else f"{first!r} and {v!r} are the same ({_fmt(groups[_key(v)])} count as one)")
+                seen[k] = v
+        if "each" in spec:
+            for v in value:
+                problem = check_constraint(v, spec["each"])
+                if problem:
+                    return f"item {v!r}: {problem}"
+        return None
+    if "allowed" in spec and value not in spec["allowed"]:
+        return f"{value!r} is not one of {_fmt(spec['allowed'])}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "min" in spec and value < spec["min"]:
+            return f"{value!r} is below {spec['min']}"
+        if "max" in spec and value > spec["max"]:
+            return f"{value!r} is above {spec['max']}"
+        if spec.get("odd") and (not float(value).is_integer() or int(value) % 2 == 0):
+            return f"{value!r} is not odd"
+    if "pattern" in spec and not (isinstance(value, str) and re.fullmatch(spec["pattern"], value)):
+        return f"{value!r} does not match {spec.get('means') or spec['pattern']}"
+    return None
+
+
+def describe_constraint(spec: Mapping[str, Any]) -> str:
+    """What ``spec`` allows, in words: ``"a non-empty list of unique items, each one of 26, 50"``."""
+    if spec.get("means"):
+        return str(spec["means"])
+    list_keys = {"non_empty", "unique", "same", "each"} & set(spec)
+    if list_keys:
+        text = ("a non-empty list" if spec.get("non_empty") else "a list (may be empty)")
+        if spec.get("unique"):
+            text += " of unique items"
+            if spec.get("same"):
+                text += " (" + "; ".join(f"{_fmt(g)} count as one" for g in spec["same"]) + ")"
+        if "each" in spec:
+            text += ", each " + describe_constraint(spec["each"])
+        return text
+    parts = []
+    if "allowed" in spec:
+        parts.append(f"one of {_fmt(spec['allowed'])}")
+    if "min" in spec and "max" in spec:
+        parts.append(f"from {spec['min']} to {spec['max']}")
+    elif "min" in spec:
+        parts.append(f">= {spec['min']}")
+    elif "max" in spec:
+        parts.append(f"<= {spec['max']}")
+    if spec.get("odd"):
+        parts.append("odd")
+    if "pattern" in spec:
+        parts.append(f"matching {spec['pattern']}")
+    return " and ".join(parts) or "any value"
 
 
 def parse_cli_value(text: str) -> Any:

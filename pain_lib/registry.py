@@ -23,6 +23,7 @@ __all__ = [
     "get_entry",
     "declared_parameters",
     "RegistryError",
+    "CONSTRAINT_KEYS",
 ]
 
 
@@ -48,6 +49,8 @@ class NotebookEntry:
     datasets: tuple[str, ...]
     choices: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     description: str = ""
+    #: declarative checks of the notebook's knobs (see :func:`pain_lib.params.check_constraint`)
+    constraints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def load_registry(root: Path | None = None) -> Registry:
                 datasets=tuple(e["datasets"]),
                 choices={k: tuple(v) for k, v in (e.get("choices") or {}).items()},
                 description=e.get("description", ""),
+                constraints=_constraints(path, e),
             )
         )
     diagrams = []
@@ -99,6 +103,32 @@ def load_registry(root: Path | None = None) -> Registry:
         paper, _, art = d.partition(":")
         diagrams.append((paper, art))
     return Registry(tuple(entries), tuple(diagrams))
+
+
+#: keys a constraint may use (``each`` holds a constraint for every item of a list)
+CONSTRAINT_KEYS = frozenset({"allowed", "min", "max", "odd", "pattern", "means", "non_empty", "unique", "same", "each"})
+
+
+def _constraints(path: Path, e: dict) -> dict[str, dict[str, Any]]:
+    raw = e.get("constraints") or {}
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{path}: {e['id']}: 'constraints' must map parameter names to constraints")
+
+    def check(name: str, spec: Any) -> None:
+        if not isinstance(spec, dict):
+            raise RegistryError(f"{path}: {e['id']}: constraint of {name!r} must be a mapping, got {spec!r}")
+        unknown = set(spec) - CONSTRAINT_KEYS
+        if unknown:
+            raise RegistryError(
+                f"{path}: {e['id']}: constraint of {name!r} has unknown keys {sorted(unknown)}; "
+                f"known: {', '.join(sorted(CONSTRAINT_KEYS))}"
+            )
+        if "each" in spec:
+            check(f"{name} items", spec["each"])
+
+    for name, spec in raw.items():
+        check(name, spec)
+    return dict(raw)
 
 
 def get_entry(notebook_id: str, root: Path | None = None) -> NotebookEntry:

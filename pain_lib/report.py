@@ -313,13 +313,14 @@ def artifact_status(
 
     ``registry_artifacts`` maps (paper, artifact) -> notebook id for the artifacts some
     registered notebook regenerates. Status is ``regenerated`` (provenance JSON present and
-    successful), ``failed`` (the last run of its notebook failed), ``diagram-only`` (an
+    successful), ``failed`` / ``interrupted`` (the last run of its notebook failed / was
+    stopped with Ctrl-C), ``diagram-only`` (an
     architecture or pipeline drawing no notebook regenerates, listed in the registry's
     ``diagrams``) or ``not yet``.
     """
     results_dir = Path(results_dir)
     diagrams = set(diagrams)
-    failed = _failed_notebooks(results_dir / "runs.jsonl")
+    unfinished = _unfinished_notebooks(results_dir / "runs.jsonl")
     rows = []
     for _, a in artifacts().iterrows():
         paper, artifact, slug = a["paper"], a["artifact"], a["slug"]
@@ -338,8 +339,8 @@ def artifact_status(
                 if p.suffix in {".md", ".png"}
             )
             link = " ".join(f"[{f}]({paper}/{f})" for f in files)
-        if nb and nb in failed:
-            status = "failed"
+        if nb and nb in unfinished:
+            status = unfinished[nb]
         elif not provs and (paper, artifact) in diagrams:
             status = "diagram-only"
         rows.append(
@@ -358,7 +359,8 @@ def artifact_status(
     return pd.DataFrame(rows)
 
 
-def _failed_notebooks(runs_jsonl: Path) -> set[str]:
+def _unfinished_notebooks(runs_jsonl: Path) -> dict[str, str]:
+    """Notebook id -> ``failed`` / ``interrupted`` for those whose last run did not finish."""
     last: dict[str, str] = {}
     if runs_jsonl.exists():
         for line in runs_jsonl.read_text().splitlines():
@@ -367,7 +369,7 @@ def _failed_notebooks(runs_jsonl: Path) -> set[str]:
             except json.JSONDecodeError:
                 continue
             last[rec.get("id", "")] = rec.get("status", "")
-    return {k for k, v in last.items() if v == "failed"}
+    return {k: v for k, v in last.items() if v in ("failed", "interrupted")}
 
 
 def write_index(

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from pain_lib.environment import lock_sha256
 from pain_lib.registry import load_registry
 from pain_lib.runner import prepare_parameters, run_notebook
 
@@ -34,3 +35,4 @@ def test_notebook_runs_in_tiny_profile(entry, tmp_results):
         assert provs, f"{entry.id} did not write {paper} {name}"
         prov = json.loads(provs[0].read_text())
         assert prov["profile"] == "tiny" and prov["dataset"] == params.get("dataset", entry.datasets[0])
+        assert prov["lock_sha256"] == lock_sha256(), "provenance records the lock the environment came from"

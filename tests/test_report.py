@@ -122,3 +122,17 @@ def test_index_links_only_an_artifacts_own_files(tmp_path):
     links = status.set_index(["paper", "artifact"])["files"]
     assert links[("scn", "Figure 1")] == "[figure-1.png](scn/figure-1.png)"
     assert "figure-10-trace-errors.png" in links[("scn", "Figure 10")] and "figure-1.png" not in links[("scn", "Figure 10")]
+
+
+def test_index_marks_the_artifacts_of_an_interrupted_notebook(tmp_path):
+    (tmp_path / "scn").mkdir()
+    (tmp_path / "scn" / "table-1.json").write_text('{"profile": "tiny", "dataset": "synth-unbc"}')
+    (tmp_path / "runs.jsonl").write_text(
+        '{"id": "scn/01_t1", "status": "ok"}\n{"id": "scn/01_t1", "status": "interrupted"}\n'
+        '{"id": "scn/02_t2", "status": "interrupted"}\n{"id": "scn/02_t2", "status": "ok"}\n'
+    )
+    status = report.artifact_status(
+        tmp_path, {("scn", "Table 1"): "scn/01_t1", ("scn", "Table 2"): "scn/02_t2"}
+    ).set_index(["paper", "artifact"])["status"]
+    assert status[("scn", "Table 1")] == "interrupted"  # the last run decides
+    assert status[("scn", "Table 2")] == "not yet"
