@@ -20,7 +20,7 @@ ifeq ($(origin PROFILE), undefined)
 PROFILE = $(eval PROFILE := $(shell $(PY) -m pain_lib.cli profiles --default 2>/dev/null || echo standard))$(PROFILE)
 endif
 
-.PHONY: help setup kernel data reproduce test lab lint index clean-results bench lock
+.PHONY: faults help setup kernel data reproduce test lab lint index clean-results bench lock
 
 help:
 	@echo "make reproduce [PROFILE=name] [ONLY=glob] [JOBS=n]  run every registered notebook"
@@ -78,3 +78,7 @@ index: setup
 bench: setup
 	$(PY) bench/preprocess.py
 	$(PY) bench/models.py
+
+# Interrupt, race and corrupt a real run; print what survived (bench/faults.py).
+faults: setup
+	$(PY) bench/faults.py --out results/benchmarks/faults.md

@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import io
 import math
+import os
 import platform
 import subprocess
 import time
@@ -81,12 +82,18 @@ def start(namespace: dict[str, Any], *, notebook: str, quiet: bool = False) -> R
 
 
 def _git_commit(root: Path) -> str:
+    """The checkout's commit, ``+dirty`` when tracked files outside ``results/`` differ from it
+    (regenerated results do not make a tree dirty). ``$PAIN_LIB_GIT_COMMIT`` stands in for a copy
+    of a checkout without its ``.git`` (e.g. a tree copied to a GPU machine)."""
+    given = os.environ.get("PAIN_LIB_GIT_COMMIT")
+    if given:
+        return given
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
             cwd=root, capture_output=True, text=True, timeout=10,
         ).stdout.strip()
         return (sha or "unknown") + ("+dirty" if dirty else "")

@@ -292,13 +292,12 @@ def run_grid(
     store = store if isinstance(store, Store) else Store(store)
     common = {"cv": cv, "max_folds": max_folds, "seed": seed or 0, "device": device or "cpu", "store": store,
               "cache_dir": cache_dir}
-    if (jobs or 1) > 1:
-        _compute_in_workers(cells, samples, y, common, jobs, progress)
+    computed = _compute_in_workers(cells, samples, y, common, jobs, progress) if (jobs or 1) > 1 else set()
     rows, results, reused = [], {}, 0
     for cell in tqdm(list(cells), desc="configurations", disable=not progress):
         res = cross_validate(cell.recipe, samples, y, progress=False, **common)
         results[(cell.row, cell.column)] = res
-        was_reused = bool(res.folds["resumed"].all())
+        was_reused = bool(res.folds["resumed"].all()) and fingerprint(cell.recipe.identity()) not in computed
         reused += was_reused
         band = res.bootstrap() if bands else {}
         timing = {c: float(res.folds[c].mean()) for c in ("train_s", "test_s", "epochs") if c in res.folds}
@@ -314,8 +313,9 @@ def run_grid(
 
 
 def _compute_in_workers(cells: Sequence[Cell], samples: Sequence[Sample], y: Any, common: dict, jobs: int,
-                        progress: bool) -> None:
-    """Compute the cells missing from the store in ``jobs`` spawned worker processes."""
+                        progress: bool) -> set[str]:
+    """Compute the cells missing from the store in ``jobs`` spawned worker processes; returns the
+    fingerprints of the recipes computed."""
     import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -324,15 +324,17 @@ def _compute_in_workers(cells: Sequence[Cell], samples: Sequence[Sample], y: Any
 
     todo = {id(c.recipe): c for c in cells
             if not is_complete(c.recipe, samples, y, **{k: v for k, v in common.items() if k != "cache_dir"})}
-    todo = list({fingerprint(c.recipe.identity()): c for c in todo.values()}.values())
+    todo = {fingerprint(c.recipe.identity()): c for c in todo.values()}
     if len(todo) < 2:
-        return
+        return set()
+    computed, todo = set(todo), list(todo.values())
     for c in todo:  # decode and crop faces once, before the workers need them
         c.recipe.prepare(samples, common["cache_dir"])
     jobs = min(jobs, len(todo))
-    threads = max(1, (os.cpu_count() or 2) // jobs)
+    threads = max(1, min(2, (os.cpu_count() or 2) // jobs))  # GPU work: a thread or two of Python each
     args = [(c.recipe, list(samples), y, {**common, "store": common["store"].root}, threads) for c in todo]
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
         for _ in tqdm(pool.map(_cell_worker, args), total=len(args), desc=f"configurations ({jobs} at once)",
                       disable=not progress):
             pass
+    return computed
