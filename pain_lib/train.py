@@ -546,7 +546,8 @@ def predict(
             out = forward(model, x) if forward is not None else model(x)
             outs.append(out.float().cpu().numpy())
             if return_targets:
-                targets.append(np.asarray(_pick(batch, target_key_d if is_map else target_key)))
+                t = _pick(batch, target_key_d if is_map else target_key)
+                targets.append(t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t))
     if not outs:
         raise ValueError("loader yielded no batches")
     pred = np.concatenate(outs)
