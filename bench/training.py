@@ -117,14 +117,19 @@ def bench(label: str, model: str, cfg: dict, profile_name: str, device: torch.de
 
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     net.train()
+    t_phase = time.perf_counter()
     for _ in range(3):
         step()
     sync()
+    print(f"  {label}: 3 warm-up steps {time.perf_counter() - t_phase:.1f} s", flush=True)
     from torch.utils.flop_counter import FlopCounterMode
 
+    t_phase = time.perf_counter()
     with FlopCounterMode(display=False) as fc:
         step()
+    sync()
     flops = fc.get_total_flops()
+    print(f"  {label}: FLOP count {flops / 1e9:.1f} GFLOP/step in {time.perf_counter() - t_phase:.1f} s", flush=True)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     n, t0 = 0, time.perf_counter()

@@ -318,9 +318,13 @@ def artifact_status(
     architecture or pipeline drawing no notebook regenerates, listed in the registry's
     ``diagrams``) or ``not yet``.
     """
+    from .config import PROFILES
+
     results_dir = Path(results_dir)
     diagrams = set(diagrams)
     unfinished = _unfinished_notebooks(results_dir / "runs.jsonl")
+    #: results of other profiles kept beside the main ones, e.g. results/full/ from a GPU
+    others = [d for d in sorted(results_dir.iterdir()) if d.is_dir() and d.name in PROFILES] if results_dir.is_dir() else []
     rows = []
     for _, a in artifacts().iterrows():
         paper, artifact, slug = a["paper"], a["artifact"], a["slug"]
@@ -339,6 +343,11 @@ def artifact_status(
                 if p.suffix in {".md", ".png"}
             )
             link = " ".join(f"[{f}]({paper}/{f})" for f in files)
+        also = []
+        for d in others:
+            found = sorted((d / paper).glob(f"{slug}.md")) + sorted((d / paper).glob(f"{slug}.png"))
+            if found:
+                also.append(f"[{d.name}]({d.name}/{paper}/{found[0].name})")
         if nb and nb in unfinished:
             status = unfinished[nb]
         elif not provs and (paper, artifact) in diagrams:
@@ -354,6 +363,7 @@ def artifact_status(
                 "profile": profile,
                 "dataset": dataset,
                 "files": link,
+                "other profiles": " ".join(also),
             }
         )
     return pd.DataFrame(rows)
@@ -392,13 +402,17 @@ def write_index(
         "",
         "Status counts: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + f" (total {len(status)})",
         "",
-        "| paper | artifact | kind | status | notebook | profile | dataset | files |",
-        "|---|---|---|---|---|---|---|---|",
+        "`profile` names the profile of the files linked; `other profiles` links the same artifact "
+        "computed with another profile, kept in a folder of that name (e.g. `full/`: one GPU, every "
+        "fold, trained until the validation loss stops improving -- where the papers' claims are tested).",
+        "",
+        "| paper | artifact | kind | status | notebook | profile | dataset | files | other profiles |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in status.iterrows():
         lines.append(
             f"| {r['paper']} | {r['artifact']} | {r['kind']} | {r['status']} | {r['notebook']} "
-            f"| {r['profile']} | {r['dataset']} | {r['files']} |"
+            f"| {r['profile']} | {r['dataset']} | {r['files']} | {r['other profiles']} |"
         )
     path = Path(results_dir) / "README.md"
     atomic_write_text(path, "\n".join(lines) + "\n")

@@ -136,3 +136,15 @@ def test_index_marks_the_artifacts_of_an_interrupted_notebook(tmp_path):
     ).set_index(["paper", "artifact"])["status"]
     assert status[("scn", "Table 1")] == "interrupted"  # the last run decides
     assert status[("scn", "Table 2")] == "not yet"
+
+
+def test_index_links_the_same_artifact_from_another_profile(tmp_path):
+    (tmp_path / "scn").mkdir()
+    (tmp_path / "scn" / "table-7.json").write_text('{"profile": "standard", "dataset": "synth-unbc"}')
+    (tmp_path / "scn" / "table-7.md").write_text("x")
+    (tmp_path / "full" / "scn").mkdir(parents=True)
+    (tmp_path / "full" / "scn" / "table-7.json").write_text('{"profile": "full", "dataset": "synth-unbc"}')
+    (tmp_path / "full" / "scn" / "table-7.md").write_text("y")
+    text = report.write_index(tmp_path, {("scn", "Table 7"): "scn/07"}).read_text()
+    row = next(line for line in text.splitlines() if "| Table 7 |" in line and line.startswith("| scn"))
+    assert "| standard |" in row and "[full](full/scn/table-7.md)" in row
