@@ -134,8 +134,6 @@ class Run:
         out = Path(params.get("output_dir", "results"))
         self.output_dir = out if out.is_absolute() else self.root / out
         self.data_root = self._resolve_data_root()
-        tag = f"{self.profile.name}-{self.dataset}-seed{self.seed}"
-        self.checkpoint_dir = self.root / "cache" / "checkpoints" / self.id.replace("/", "__") / tag
         #: content-addressed store of trained configurations shared by every notebook
         #: (see :mod:`pain_lib.experiments`): a configuration one table trained is not retrained.
         #: ``PAIN_LIB_EXPERIMENTS`` moves it (the tests use a fresh one).

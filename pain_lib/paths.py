@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 __all__ = [
+    "package_checkout",
     "project_root",
     "synth_data_dir",
     "cache_root",
@@ -40,6 +41,11 @@ _PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else None
+
+
+def package_checkout() -> Path:
+    """The folder holding this ``pain_lib`` package (a source checkout in an editable install)."""
+    return _PACKAGE_PARENT
 
 
 def project_root() -> Path:

@@ -40,6 +40,7 @@ from typing import Any
 
 from .config import get_profile
 from .params import ParameterError, validate_parameters
+from .paths import package_checkout
 from .registry import NotebookEntry, declared_parameters, load_registry, repo_root
 
 __all__ = [
@@ -334,7 +335,7 @@ def _kernel_env() -> dict[str, str] | None:
     """The kernel's environment when this ``pain_lib`` is a source checkout: its folder first on
     ``PYTHONPATH``, so the kernel runs the same library as the runner whatever project
     (``PAIN_LIB_ROOT``) it executes."""
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = package_checkout()
     if not (checkout / "pyproject.toml").is_file():
         return None
     env = dict(os.environ)

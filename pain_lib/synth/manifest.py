@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ..paths import manifests_dir
 from . import FLAVOURS, GENERATOR_VERSION, generate, read_marker
 from .writers import biovid, mint, unbc
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scales", nargs="+", default=["tiny", "standard"])
     ap.add_argument("--flavours", nargs="+", default=list(FLAVOURS))
     ap.add_argument("--workdir", type=Path, default=Path("data/synth-manifest"))
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "data_manifests")
+    ap.add_argument("--out", type=Path, default=manifests_dir())
     ap.add_argument("--rewrite", action="store_true", help="only re-render existing manifests (no generation)")
     args = ap.parse_args(argv)
     for flavour in args.flavours:
