@@ -63,6 +63,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "train_settings",
+    "plain",
     "CHECKPOINT_FORMAT",
 ]
 
@@ -216,23 +217,23 @@ def _tqdm(it: Iterable, **kw: Any):
 
 
 # --------------------------------------------------------------------------- checkpoints
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """Make ``obj`` safe for ``torch.load(weights_only=True)`` and JSON: NumPy scalars to Python,
     dataclasses (Profiles) to dicts, anything else (Paths, devices, ...) to its string."""
     if isinstance(obj, Profile):
-        return _plain(obj.as_dict())
+        return plain(obj.as_dict())
     if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, tuple):
-        return tuple(_plain(v) for v in obj)
+        return tuple(plain(v) for v in obj)
     if isinstance(obj, list):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _plain(dataclasses.asdict(obj))
+        return plain(dataclasses.asdict(obj))
     if obj is None or isinstance(obj, (str, int, float, bool, torch.Tensor)):
         return obj
     return str(obj)  # Paths, devices, dtypes, anything else: its text
@@ -261,16 +262,16 @@ def save_checkpoint(
     payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "model_name": spec["name"] if spec else None,
-        "model_cfg": _plain(spec["cfg"]) if spec else None,
+        "model_cfg": plain(spec["cfg"]) if spec else None,
         "state_dict": model.state_dict(),
-        "config": _plain(config) if config is not None else {},
+        "config": plain(config) if config is not None else {},
         "torch_version": str(torch.__version__),
     }
     if optimizer is not None:
         payload["optimizer"] = optimizer.state_dict()
     if scheduler is not None:
         payload["scheduler"] = scheduler.state_dict()
-    payload.update(_plain(extra))
+    payload.update(plain(extra))
     _atomic_torch_save(payload, path)
     return path
 

@@ -32,6 +32,7 @@ import torch
 from ..data.base import Sample
 from ..data.splits import Split, make_splits
 from ..fingerprint import fingerprint
+from ..train import plain
 from .recipe import FitContext, Recipe
 from .results import CVResult
 from .store import Store, experiment_key
@@ -187,7 +188,7 @@ def _entry(recipe: Recipe, samples: Sequence[Sample], y: np.ndarray | None, *, c
     identity = recipe.identity()
     key = experiment_key(recipe=identity, data=fingerprint([samples, y]), cv=cv, seed=seed, device=device.type)
     entry = store.entry(recipe.label(), key)
-    entry.write_identity({"recipe": _plain_scalars_deep(identity), "cv": str(cv), "seed": seed,
+    entry.write_identity({"recipe": plain(identity), "cv": str(cv), "seed": seed,
                           "device": device.type, "samples": len(samples)})
     return entry, splits, identity
 
@@ -213,18 +214,6 @@ def _cell_worker(job: tuple) -> str | None:
     except Exception as exc:  # noqa: BLE001 - reported by the parent's own attempt
         return f"{type(exc).__name__}: {exc}"
     return None
-
-
-def _plain_scalars_deep(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _plain_scalars_deep(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain_scalars_deep(v) for v in obj]
-    if hasattr(obj, "__dataclass_fields__"):
-        return _plain_scalars_deep({k: getattr(obj, k) for k in obj.__dataclass_fields__})
-    if isinstance(obj, (int, float, str, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def _save_npz(fh, arrays: Mapping[str, np.ndarray]) -> None:

@@ -40,6 +40,7 @@ import torch.nn as nn
 from ..data.base import Sample
 from ..fingerprint import fingerprint
 from ..io import atomic_write, sha256_file
+from ..train import plain
 from .store import Entry, Store, _flock
 
 __all__ = ["Recipe", "Fitted", "FitContext", "pack", "unpack"]
@@ -111,7 +112,7 @@ def pack(obj: Any) -> Any:
         if spec is None:
             raise ValueError(f"cannot save a {type(obj).__name__} that was not built by pain_lib.models.get_model "
                              "(register its builder, or override Recipe.save_fitted/load_fitted)")
-        return {"__module__": {"name": spec["name"], "cfg": _plain(spec["cfg"])},
+        return {"__module__": {"name": spec["name"], "cfg": plain(spec["cfg"])},
                 "state": {k: v.detach().cpu() for k, v in obj.state_dict().items()}}
     if isinstance(obj, np.ndarray):
         return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(obj))}
@@ -141,16 +142,6 @@ def unpack(obj: Any) -> Any:
         return {k: unpack(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(unpack(v) for v in obj)
-    return obj
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_plain(v) for v in obj)
-    if isinstance(obj, np.generic):
-        return obj.item()
     return obj
 
 
