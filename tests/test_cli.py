@@ -86,3 +86,13 @@ def test_failing_notebook_reports_cell_and_others_still_run(tmp_path, monkeypatc
     # The index was regenerated with all 69 artifacts.
     index = (proj / "results" / "README.md").read_text()
     assert "(total 69)" in index
+
+
+def test_synth_into_a_foreign_folder_is_one_line_not_a_traceback(tmp_path, capsys):
+    from pain_lib.cli import main
+
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["synth", "--flavour", "synth-unbc", "--scale", "tiny", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing" in err[0] and str(tmp_path) in err[0]
+    assert (tmp_path / "notes.txt").read_text() == "mine"

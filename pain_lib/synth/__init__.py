@@ -43,8 +43,9 @@ COMPLETE_MARKER = ".synth_complete.json"
 PROGRESS_MARKER = ".synth_in_progress.json"
 
 
-class SyntheticDataError(RuntimeError):
-    """A synthetic dataset folder cannot be (re)generated safely."""
+class SyntheticDataError(ValueError):
+    """A synthetic dataset folder cannot be (re)generated safely (a ``ValueError``: the command
+    line reports it in one line, naming the folder)."""
 
 
 def _marker_params(flavour: str, scale: str, seed: int, params: ScaleParams) -> dict:
