@@ -120,6 +120,18 @@ class FrameBank:
         """The face-crop parameters of this bank's cache entries."""
         return {"size": self.size, "crop": self.crop, "v": 1}
 
+    def fill_cache(self, samples: Sequence[Sample], *, progress: bool = False) -> int:
+        """Decode and crop the faces of ``samples`` missing from the on-disk cache, in parallel
+        processes (face detection is CPU-bound); nothing without a cache. Returns how many."""
+        if self.cache is None:
+            return 0
+        import functools
+        import os
+
+        return self.cache.fill(list(samples), self.params,
+                               functools.partial(load_face_frames, size=self.size, crop=self.crop),
+                               workers=min(8, os.cpu_count() or 1), progress=progress)
+
     def faces(self, sample: Sample) -> np.ndarray:
         """Face crops of one sample ``(T, S, S, 3)`` uint8, from the on-disk cache when given."""
         compute = lambda: load_face_frames(sample, self.size, crop=self.crop)  # noqa: E731
@@ -134,13 +146,8 @@ class FrameBank:
     def add(self, samples: Sequence[Sample], *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Load the samples not in the bank yet; return ``(offsets, lengths)`` of all of them."""
         missing = list({self._key(s): s for s in samples if self._key(s) not in self._slot}.values())
-        if missing and self.cache is not None:  # decode and crop in parallel processes first
-            import functools
-            import os
-
-            self.cache.fill(missing, self.params, functools.partial(load_face_frames, size=self.size, crop=self.crop),
-                            workers=min(8, os.cpu_count() or 1), progress=progress)
         if missing:
+            self.fill_cache(missing, progress=progress)  # decode and crop in parallel processes first
             from tqdm.auto import tqdm
 
             chunks, n = [], int(self.frames.shape[0])
@@ -153,10 +160,6 @@ class FrameBank:
             self.frames = torch.cat([self.frames, new]) if self.frames.numel() else new
         slots = np.array([self._slot[self._key(s)] for s in samples], np.int64).reshape(-1, 2)
         return slots[:, 0], slots[:, 1]
-
-    @property
-    def nbytes(self) -> int:
-        return self.frames.numel()
 
     def gather(self, frame_index: torch.Tensor) -> torch.Tensor:
         """Clips ``(B, 3, T, S, S)`` float32 in [0, 1] for global frame indices ``(B, T)``: on a

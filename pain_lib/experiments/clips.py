@@ -215,17 +215,7 @@ class ClipRecipe(Recipe):
 
     def prepare(self, samples: Sequence[Sample], cache_dir=None) -> None:
         """Decode and crop every sample's faces into the on-disk cache (in parallel processes)."""
-        if cache_dir is not None:
-            import functools
-            import os
-
-            from ..data.cache import ClipCache
-            from ..data.crop import load_face_frames
-
-            bank = FrameBank(size=self.setup.size, crop=self.setup.crop)
-            ClipCache(cache_dir).fill(list(samples), bank.params,
-                                      functools.partial(load_face_frames, size=bank.size, crop=bank.crop),
-                                      workers=min(8, os.cpu_count() or 1))
+        FrameBank(size=self.setup.size, crop=self.setup.crop, cache_dir=cache_dir).fill_cache(samples)
 
     def build(self) -> nn.Module:
         """The untrained network with the task's head (on the CPU)."""

@@ -48,18 +48,16 @@ def _bootstrap_folds(score: Callable[[Mapping[str, np.ndarray]], dict[str, float
     rng = np.random.default_rng(seed)
     groups = [_subject_rows(f) for f in folds]
     sets = [folds, *others]
+    # rows of each subject of the first set's folds, in every set (the same subjects: paired draws)
+    rows_of = [[[np.flatnonzero(np.asarray(fold_set[fi]["subject"]) == name) for name in names]
+                for fi, (names, _) in enumerate(groups)] for fold_set in sets]
     out = [np.full((draws, len(metrics)), np.nan) for _ in sets]
     for d in range(draws):
         per_set = [[] for _ in sets]
-        for fi, (names, rows) in enumerate(groups):
+        for fi, (names, _) in enumerate(groups):
             pick = rng.integers(0, len(names), len(names))
             for si, fold_set in enumerate(sets):
-                if si == 0:
-                    idx = np.concatenate([rows[j] for j in pick])
-                else:  # the same subjects in the other configuration's outputs of this fold
-                    o = fold_set[fi]
-                    subj = np.asarray(o["subject"])
-                    idx = np.concatenate([np.flatnonzero(subj == names[j]) for j in pick])
+                idx = np.concatenate([rows_of[si][fi][j] for j in pick])
                 m = score(_take(fold_set[fi], idx))
                 per_set[si].append([m.get(k, np.nan) for k in metrics])
         for si in range(len(sets)):

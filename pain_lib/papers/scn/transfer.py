@@ -357,11 +357,11 @@ def comparable_2d(model: str, cfg: Mapping[str, Any], *, sweep_depth: int = 26) 
     return {"depth": depth, "base_width": int(cfg.get("base_width", 64))}
 
 
-def face_images(bank_samples: Sequence[Sample], clips: ClipBatches, *, every: int = 4) -> tuple[torch.Tensor, list[str]]:
-    """Face crops ``(N, S, S, 3)`` uint8 of every ``every``-th frame of the samples in a clip
-    bank, and their subjects (the identities of the 2D pre-training)."""
+def face_images(clips: ClipBatches, *, every: int = 4) -> tuple[torch.Tensor, list[str]]:
+    """Face crops ``(N, S, S, 3)`` uint8 of every ``every``-th frame of the samples of ``clips``,
+    and their subjects (the identities of the 2D pre-training)."""
     frames, ids = [], []
-    for s, off, n in zip(bank_samples, clips.offsets, clips.lengths):
+    for s, off, n in zip(clips.samples, clips.offsets, clips.lengths):
         idx = torch.arange(int(off), int(off + n), every)
         frames.append(clips.bank.frames[idx.to(clips.bank.device)].cpu())
         ids += [s.subject] * len(idx)
@@ -431,7 +431,7 @@ class TransferClipRecipe(ClipRecipe):
         def pretrain() -> dict:
             torch.manual_seed(ctx.seed)
             model = get_model("resnet2d", **arch)
-            images, ids = face_images(clips.samples, clips)
+            images, ids = face_images(clips)
             prov = pretrain_2d_identity(model, images, ids, epochs=self.transfer.identity_epochs,
                                         batch_size=max(32, self.setup.batch_size), device=ctx.device, seed=ctx.seed,
                                         amp=self.setup.amp, progress=False, dataset="training-fold faces")
