@@ -5,28 +5,66 @@ fingerprints in any process; anything that changes a result changes the fingerpr
 
 * arrays and tensors: dtype, shape and bytes (memory layout does not matter);
 * mappings (sorted keys), sequences, dataclasses, NumPy scalars and plain scalars;
-* objects that define ``__fingerprint__()`` contribute what that returns. A dataset
+* objects that define ``__fingerprint__()`` contribute the digest of what that returns. A dataset
   :class:`~pain_lib.data.Sample` does: its id, subject, labels and the name, size and
   modification time of every media file it reads (so an edited or regenerated frame changes it,
   a mere re-listing of the same files does not).
+
+Within :func:`memoized` (an experiment runs inside one) an object's ``__fingerprint__`` digest is
+computed once and reused: an experiment fingerprints its samples once, at its start, instead of
+``stat``-ing every frame file again for every cache key and store key it forms. The digests are
+the same as without it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["fingerprint"]
+__all__ = ["fingerprint", "memoized"]
+
+#: id(obj) -> (obj, digest of its ``__fingerprint__``) while :func:`memoized` is active (the object
+#: is held so that its id cannot be reused by another one)
+_MEMO: dict[int, tuple[Any, str]] | None = None
+
+
+@contextmanager
+def memoized() -> Iterator[None]:
+    """Within this block, each object's ``__fingerprint__()`` is evaluated once (nested blocks
+    share the outer one's memo). Use it around work that treats its inputs as fixed -- one
+    experiment -- not around a whole session in which files may change."""
+    global _MEMO
+    if _MEMO is not None:
+        yield
+        return
+    _MEMO = {}
+    try:
+        yield
+    finally:
+        _MEMO = None
+
+
+def _object_digest(o: Any) -> str:
+    if _MEMO is not None:
+        hit = _MEMO.get(id(o))
+        if hit is not None and hit[0] is o:
+            return hit[1]
+    h = hashlib.sha1()
+    _feed(h, o.__fingerprint__())
+    digest = h.hexdigest()
+    if _MEMO is not None:
+        _MEMO[id(o)] = (o, digest)
+    return digest
 
 
 def _feed(h: Any, o: Any) -> None:
-    fp = getattr(o, "__fingerprint__", None)
-    if fp is not None and not isinstance(o, type):
-        h.update(f"O{type(o).__name__}".encode())
-        _feed(h, fp())
+    if getattr(o, "__fingerprint__", None) is not None and not isinstance(o, type):
+        h.update(f"O{type(o).__name__}:{_object_digest(o)}".encode())
         return
     if type(o).__module__.startswith("torch") and hasattr(o, "detach"):  # a tensor (torch stays optional)
         t = o.detach().cpu().contiguous()

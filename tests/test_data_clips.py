@@ -172,6 +172,26 @@ def test_clip_dataset_sliding_covers_sequence(unbc):
     assert covered.all()
 
 
+def test_haar_every_kth_frame_then_interpolated_stays_on_the_face(biovid):
+    from pain_lib.data.crop import HAAR_EVERY, detect_faces_haar
+
+    s = biovid.samples[0]
+    frames = read_clip(s)
+    sparse = detect_faces_haar(frames, every=3)
+    detected = ~np.isnan(sparse).any(axis=1)
+    assert set(np.flatnonzero(detected)) <= {*range(0, len(frames), 3), len(frames) - 1}
+    assert detected[0] and detected[-1]
+    every_frame = detect_faces_haar(frames)
+    side = np.nanmedian(every_frame[:, 2] - every_frame[:, 0])
+    boxes = face_boxes(s, frames, mode="haar")  # every HAAR_EVERY-th frame, interpolated, smoothed
+    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
+    ok = ~np.isnan(every_frame).any(axis=1)
+    assert HAAR_EVERY > 1 and ok.mean() > 0.9
+    assert np.abs(centre(boxes)[ok] - centre(every_frame)[ok]).max() < 0.1 * side
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        detect_faces_haar(frames, every=0)
+
+
 def test_clip_dataset_biovid_classes_haar(biovid):
     ds = ClipDataset(biovid.samples[:3], clip_len=8, size=32, target="class", mode="center", crop="auto",
                      mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))

@@ -92,6 +92,29 @@ def test_one_fingerprint_rule_for_samples_sees_every_media_file(tmp_path, unbc):
     assert fingerprint(b) != before
 
 
+
+def test_memoized_fingerprints_each_sample_once_with_the_same_digest(tmp_path, unbc, monkeypatch):
+    import shutil
+
+    from pain_lib.data import Sample
+    from pain_lib.fingerprint import memoized
+
+    s = unbc[0]
+    frames = [Path(shutil.copy(f, tmp_path / f.name)) for f in s.frames]
+    a = Sample(s.subject, s.sample_id, frames, None, s.fps, dict(s.labels))
+    plain = fingerprint([a, {"x": 1}])
+    calls = []
+    original = Sample.__fingerprint__
+    monkeypatch.setattr(Sample, "__fingerprint__", lambda self: calls.append(1) or original(self))
+    with memoized():
+        assert fingerprint([a, {"x": 1}]) == plain
+        with memoized():  # nested: the outer memo
+            assert fingerprint(a) == fingerprint(a)
+        frames[0].write_bytes(frames[0].read_bytes() + b"\0")  # inside: treated as fixed
+        assert fingerprint([a, {"x": 1}]) == plain
+    assert len(calls) == 1
+    assert fingerprint([a, {"x": 1}]) != plain  # outside: the edit is seen again
+
 def test_builder_defaults_count_as_given(setup):
     plain = ClipRecipe("scn", {"depth": 26}, setup).identity()
     explicit = ClipRecipe("scn", {"depth": 26, "spatial_size": 3}, setup).identity()

@@ -22,6 +22,7 @@ every problem is listed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -87,14 +88,14 @@ class Sample:
         files = [self.video] if self.video is not None else list(self.frames or [])
         files += list(self.meta.get("landmark_files") or [])
         files += [self.physiology] if self.physiology is not None else []
-        stats = []
+        media = hashlib.sha1()
         for f in files:
             try:
                 st = os.stat(f)
-                stats.append((Path(f).name, st.st_size, st.st_mtime_ns))
+                media.update(f"{os.path.basename(f)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
             except OSError:
-                stats.append((Path(f).name, None, None))
-        return {"id": self.sample_id, "subject": self.subject, "labels": self.labels, "media": stats}
+                media.update(f"{os.path.basename(f)}\0missing\n".encode())
+        return {"id": self.sample_id, "subject": self.subject, "labels": self.labels, "media": media.hexdigest()}
 
     def __repr__(self) -> str:
         kind = f"video={self.video.name}" if self.video is not None else f"frames={len(self.frames or [])}"

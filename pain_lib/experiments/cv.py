@@ -31,7 +31,7 @@ import torch
 
 from ..data.base import Sample
 from ..data.splits import Split, make_splits
-from ..fingerprint import fingerprint
+from ..fingerprint import fingerprint, memoized
 from ..train import plain
 from .recipe import FitContext, Recipe
 from .results import CVResult
@@ -93,6 +93,7 @@ def _plain_scalars(d: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+@memoized()
 def cross_validate(
     recipe: Recipe,
     samples: Sequence[Sample],
@@ -236,6 +237,7 @@ class Cell:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@memoized()
 def run_grid(
     cells: Sequence[Cell],
     samples: Sequence[Sample],
