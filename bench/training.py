@@ -6,7 +6,8 @@ bf16 autocast on CUDA when the profile asks for it, SGD -- on random frames (no 
 Per configuration it prints and writes:
 
 * ``clips/s``: training clips per second over the timed steps (after warm-up);
-* ``step ms`` and ``peak GiB`` (CUDA memory);
+* ``step ms`` and ``peak GiB`` (CUDA memory); ``warmup_s``: the first three steps (with cuDNN
+  autotuning, ``--cudnn autotune``, every new conv shape is searched there);
 * ``GPU util %``: the share of the timed window in which a kernel was running (NVML, sampled
   every 50 ms; CUDA only);
 * ``TFLOP/s`` and ``MFU %``: forward+backward FLOPs of one step (``torch.utils.flop_counter``)
@@ -88,10 +89,11 @@ class Utilisation:
 
 
 def bench(label: str, model: str, cfg: dict, profile_name: str, device: torch.device, *, seconds: float,
-          peak: float | None) -> dict:
+          peak: float | None, deterministic: bool | None = None) -> dict:
     profile = get_profile(profile_name)
     setup = ClipSetup.from_profile(profile)
-    seed_everything(0, deterministic=profile.deterministic)
+    deterministic = profile.deterministic if deterministic is None else deterministic
+    seed_everything(0, deterministic=deterministic)
     net = to_memory_format(get_model(model, base_width=profile.base_width, **cfg), setup, device)
     if setup.grad_checkpointing:
         net.set_grad_checkpointing(True)
@@ -121,7 +123,8 @@ def bench(label: str, model: str, cfg: dict, profile_name: str, device: torch.de
     for _ in range(3):
         step()
     sync()
-    print(f"  {label}: 3 warm-up steps {time.perf_counter() - t_phase:.1f} s", flush=True)
+    warmup_s = time.perf_counter() - t_phase  # with cuDNN autotuning: every conv shape's search
+    print(f"  {label}: 3 warm-up steps {warmup_s:.1f} s", flush=True)
     from torch.utils.flop_counter import FlopCounterMode
 
     t_phase = time.perf_counter()
@@ -143,7 +146,8 @@ def bench(label: str, model: str, cfg: dict, profile_name: str, device: torch.de
     dt = (time.perf_counter() - t0) / n
     row = {"configuration": label, "profile": profile_name, "model": model, **{f"cfg_{k}": v for k, v in cfg.items()},
            "batch": setup.batch_size, "clip": f"{setup.clip_len}×{setup.size}×{setup.size}", "width": profile.base_width,
-           "bf16": amp, "grad_checkpointing": setup.grad_checkpointing, "step_ms": 1e3 * dt,
+           "bf16": amp, "grad_checkpointing": setup.grad_checkpointing, "cudnn_autotune": not deterministic,
+           "warmup_s": warmup_s, "step_ms": 1e3 * dt,
            "clips_per_s": setup.batch_size / dt, "gpu_util_pct": util.mean,
            "tflops": flops / dt / 1e12, "mfu_pct": 100 * flops / dt / peak if peak else float("nan"),
            "peak_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")}
@@ -164,6 +168,9 @@ def main(argv=None) -> None:
     ap.add_argument("--seconds", type=float, default=3.0, help="timed seconds per configuration")
     ap.add_argument("--peak", type=float, default=None, help="dense bf16 peak FLOP/s (default: by device name)")
     ap.add_argument("--only", default="", help="comma-separated configuration labels to run")
+    ap.add_argument("--cudnn", choices=("profile", "autotune", "deterministic"), default="profile",
+                    help="cuDNN kernel choice: the profile's (full: autotune), autotuning (benchmark), or "
+                         "deterministic heuristics -- compare warmup_s to see the autotuning's cost")
     ap.add_argument("--out", default=None, help="write a Markdown table (and .csv) here")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
@@ -174,7 +181,8 @@ def main(argv=None) -> None:
         if args.only and label not in args.only.split(","):
             continue
         try:
-            rows.append(bench(label, model, cfg, prof, device, seconds=args.seconds, peak=peak))
+            det = {"profile": None, "autotune": False, "deterministic": True}[args.cudnn]
+            rows.append(bench(label, model, cfg, prof, device, seconds=args.seconds, peak=peak, deterministic=det))
             if device.type == "cuda":
                 torch.cuda.empty_cache()
         except torch.cuda.OutOfMemoryError as exc:  # pragma: no cover - GPU only
