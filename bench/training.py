@@ -2,7 +2,7 @@
 
 Each configuration trains a registered 3D network the way :class:`pain_lib.experiments.ClipRecipe`
 does -- clips gathered from a uint8 frame bank on the training device, channels-last 3D layout,
-bf16 autocast on CUDA when the profile asks for it, SGD -- on random frames (no dataset needed).
+bf16 autocast when the profile asks for it and the device computes bf16 natively (CUDA, AMX CPUs), SGD -- on random frames (no dataset needed).
 Per configuration it prints and writes:
 
 * ``clips/s``: training clips per second over the timed steps (after warm-up);
@@ -40,7 +40,7 @@ from pain_lib.experiments import StandardisedMSE, to_memory_format
 from pain_lib.experiments.clips import ClipSetup
 from pain_lib.io import atomic_write_text
 from pain_lib.models import get_model
-from pain_lib.train import autocast, make_sgd
+from pain_lib.train import autocast, bf16_native, make_sgd
 
 #: dense bf16 peak (FLOP/s) by device-name fragment
 PEAKS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
@@ -103,7 +103,7 @@ def bench(label: str, model: str, cfg: dict, profile_name: str, device: torch.de
     opt = make_sgd(net, lr=setup.lr)
     loss_fn = StandardisedMSE(1.0)
     rng = __import__("numpy").random.default_rng(0)
-    amp = setup.amp and device.type == "cuda"
+    amp = setup.amp and bf16_native(device)
 
     def step():
         pos, idx = random_clips(lengths, clip_len=setup.clip_len, stride=setup.stride, per_sample=8, rng=rng)

@@ -64,7 +64,8 @@ class Profile:
     base_width: int
     #: initial learning rate of SGD
     lr: float
-    #: mixed precision (bf16 autocast) when the device is CUDA
+    #: mixed precision (bf16 autocast) where the device computes bf16 natively: CUDA, or a CPU
+    #: with AMX tiles (``pain_lib.train.bf16_native``); fp32 elsewhere. Provenance records which ran.
     amp: bool
     #: DataLoader worker processes (loaders of precomputed representations)
     num_workers: int
@@ -148,7 +149,7 @@ PROFILES: dict[str, Profile] = {
         temporal_stride=1,
         base_width=8,
         lr=0.003,
-        amp=False,
+        amp=True,
         num_workers=0,
         cell_timeout_s=3600,
         clips_per_sample=2,
@@ -165,6 +166,7 @@ PROFILES: dict[str, Profile] = {
             "SGD lr 0.003 on standardised targets (paper: 0.01 at batch 64 over many epochs; "
             "0.01 is unstable at batch 8 in 3 epochs)",
             "1 epoch of transfer pretext, 2 of face-identity pre-training",
+            "bf16 mixed precision where the device computes bf16 natively (CUDA, a CPU with AMX), fp32 elsewhere",
         ),
     ),
     "full": Profile(

@@ -40,6 +40,7 @@ from .config import (
 from .params import ParameterError, validate_parameters
 from .paths import experiments_dir, face_cache_dir
 from .registry import NotebookEntry, declared_parameters, get_entry, repo_root
+from .train import bf16_native
 
 __all__ = ["start", "Run", "ParameterError", "DataRootError"]
 
@@ -238,6 +239,8 @@ class Run:
             "versions": _versions(),
             "lock_sha256": environment.lock_sha256(),
             "device": str(self.device),
+            # whether the profile's bf16 autocast actually ran (CUDA, or a CPU with AMX)
+            "bf16": bool(self.profile.amp and bf16_native(self.device)),
             "seed": self.seed,
             "start": _dt.datetime.fromtimestamp(self.started, _dt.timezone.utc).isoformat(),
             "end": _dt.datetime.fromtimestamp(now, _dt.timezone.utc).isoformat(),

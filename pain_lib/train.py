@@ -22,14 +22,17 @@ The loop knows nothing about a particular model: a *step function*
 (:func:`default_step` handles ``(x, y, ...)`` tuples and dicts; :func:`make_step` picks other
 keys; :func:`pain_lib.models.transfer_step` does the 2D/3D pair task).
 
-Mixed precision: with ``amp=True`` on CUDA the forward pass runs under
-``torch.autocast(dtype=torch.bfloat16)`` (no gradient scaler needed); on CPU/MPS ``amp`` is
-ignored, so the same call runs anywhere.
+Mixed precision: with ``amp=True`` the forward pass runs under
+``torch.autocast(dtype=torch.bfloat16)`` (no gradient scaler needed) where the device computes
+bf16 in hardware -- CUDA, or a CPU with AMX tiles (oneDNN's bf16 convolutions; 1.5-2x faster
+3D-CNN steps than fp32 on 2 cores of such a CPU) -- and is ignored elsewhere, so the same call
+runs anywhere (:func:`bf16_native` says which applies).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import random
 import time
@@ -60,6 +63,7 @@ __all__ = [
     "make_loader",
     "seed_worker",
     "autocast",
+    "bf16_native",
     "save_checkpoint",
     "load_checkpoint",
     "train_settings",
@@ -76,10 +80,27 @@ def _device(device: str | torch.device) -> torch.device:
     return device if isinstance(device, torch.device) else resolve_device(device)
 
 
+def bf16_native(device: torch.device | str) -> bool:
+    """Whether ``device`` computes bf16 in hardware, so that ``amp`` pays off: CUDA, or a CPU with
+    AMX tiles (Intel Sapphire Rapids and later). Elsewhere bf16 would be emulated -- slower than
+    fp32 -- and :func:`autocast` is a no-op."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and _cpu_has_amx()
+
+
+@functools.cache
+def _cpu_has_amx() -> bool:
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # torch >= 2.3
+    return bool(probe is not None and probe())
+
+
 def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast on CUDA when ``enabled``; a no-op context elsewhere."""
-    if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    """bf16 autocast when ``enabled`` and the device computes bf16 natively
+    (:func:`bf16_native`); a no-op context elsewhere."""
+    if enabled and bf16_native(device):
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 
@@ -376,7 +397,7 @@ def fit(
         epochs: total epochs (with a resumed checkpoint, training continues up to this number);
             default ``profile.epochs``.
         device: ``auto`` / ``cpu`` / ``cuda`` / ``torch.device``.
-        amp: bf16 autocast on CUDA (ignored elsewhere); default ``profile.amp``, else off.
+        amp: bf16 autocast where the device computes bf16 natively (:func:`bf16_native`); default ``profile.amp``, else off.
         profile: a :class:`~pain_lib.config.Profile` supplying ``epochs`` and ``amp`` when they
             are not given (explicit arguments win).
         step_fn: batch -> ``(loss, batch_size)`` (see the module docstring).

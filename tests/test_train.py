@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Dataset, TensorDataset
 
+import pain_lib.train as train_mod
 from pain_lib.config import get_profile
 from pain_lib.models import get_model
 from pain_lib.train import (
@@ -71,6 +72,18 @@ def test_fit_trains_a_video_model_and_scheduler_steps():
     assert np.allclose(hist.lr, [0.01, 0.001]) and "val_loss" in hist and np.isfinite(hist.val_loss).all()
     pred, target = predict(model, make_loader(ds, batch_size=5), device="cpu", return_targets=True)
     assert pred.shape == (12,) and target.shape == (12,) and pred.dtype == np.float32
+
+
+def test_autocast_runs_bf16_only_where_the_device_computes_it(monkeypatch):
+    conv, x = nn.Conv3d(2, 3, 3), torch.randn(1, 2, 4, 5, 5)
+    for amx, dtype in ((False, torch.float32), (True, torch.bfloat16)):
+        monkeypatch.setattr(train_mod, "_cpu_has_amx", lambda amx=amx: amx)
+        assert train_mod.bf16_native("cpu") is amx
+        with train_mod.autocast(torch.device("cpu"), True):
+            assert conv(x).dtype == dtype
+        with train_mod.autocast(torch.device("cpu"), False):
+            assert conv(x).dtype == torch.float32
+    assert train_mod.bf16_native("cuda") and not train_mod.bf16_native("meta")
 
 
 def test_paper_optimizer_settings():
