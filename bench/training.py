@@ -146,7 +146,7 @@ def bench(label: str, model: str, cfg: dict, profile_name: str, device: torch.de
     dt = (time.perf_counter() - t0) / n
     row = {"configuration": label, "profile": profile_name, "model": model, **{f"cfg_{k}": v for k, v in cfg.items()},
            "batch": setup.batch_size, "clip": f"{setup.clip_len}×{setup.size}×{setup.size}", "width": profile.base_width,
-           "bf16": amp, "grad_checkpointing": setup.grad_checkpointing, "cudnn_autotune": not deterministic,
+           "bf16": amp, "grad_checkpointing": setup.grad_checkpointing, "cudnn_autotune": device.type == "cuda" and not deterministic,
            "warmup_s": warmup_s, "step_ms": 1e3 * dt,
            "clips_per_s": setup.batch_size / dt, "gpu_util_pct": util.mean,
            "tflops": flops / dt / 1e12, "mfu_pct": 100 * flops / dt / peak if peak else float("nan"),
