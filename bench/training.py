@@ -177,12 +177,13 @@ def main(argv=None) -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     peak = args.peak or next((v for k, v in PEAKS.items() if k in name), None)
     rows = []
+    deterministic = {"profile": None, "autotune": False, "deterministic": True}[args.cudnn]
     for label, model, cfg, prof in configurations(args.paper):
         if args.only and label not in args.only.split(","):
             continue
         try:
-            det = {"profile": None, "autotune": False, "deterministic": True}[args.cudnn]
-            rows.append(bench(label, model, cfg, prof, device, seconds=args.seconds, peak=peak, deterministic=det))
+            rows.append(bench(label, model, cfg, prof, device, seconds=args.seconds, peak=peak,
+                              deterministic=deterministic))
             if device.type == "cuda":
                 torch.cuda.empty_cache()
         except torch.cuda.OutOfMemoryError as exc:  # pragma: no cover - GPU only

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from .base import Sample
-from .crop import CROP_VERSION, load_face_frames
+from .crop import face_crop_params, load_face_frames
 from .samplers import sliding_windows
 
 __all__ = ["FrameBank", "ClipBatches", "random_clips", "sliding_clips", "clip_frames"]
@@ -118,7 +118,7 @@ class FrameBank:
     @property
     def params(self) -> dict:
         """The face-crop parameters of this bank's cache entries."""
-        return {"size": self.size, "crop": self.crop, "v": CROP_VERSION}
+        return face_crop_params(self.size, self.crop)
 
     def fill_cache(self, samples: Sequence[Sample], *, progress: bool = False) -> int:
         """Decode and crop the faces of ``samples`` missing from the on-disk cache, in parallel

@@ -32,7 +32,7 @@ import torch
 
 from .base import Sample
 from .cache import ClipCache
-from .crop import CROP_VERSION, load_face_frames
+from .crop import face_crop_params, load_face_frames
 from .labels import frame_pspi
 from .samplers import StrideSampler, sliding_windows
 
@@ -124,7 +124,7 @@ class ClipDataset(torch.utils.data.Dataset):
             self._memory.move_to_end(si)
             return self._memory[si]
         s = self.samples[si]
-        params = {"size": self.size, "crop": self.crop, "v": CROP_VERSION}
+        params = face_crop_params(self.size, self.crop)
         compute = lambda: load_face_frames(s, self.size, crop=self.crop)  # noqa: E731
         arr = self.cache.get_or_compute(s, params, compute) if self.cache else compute()
         self._memory[si] = arr

@@ -25,7 +25,7 @@ from .base import Sample
 from .video import read_clip
 
 __all__ = ["boxes_from_landmarks", "detect_faces_haar", "fill_missing", "smooth_boxes", "square_boxes",
-           "crop_frames", "face_boxes", "CROP_MODES", "CROP_VERSION", "HAAR_EVERY", "haar_cascade", "load_face_frames"]
+           "crop_frames", "face_boxes", "CROP_MODES", "CROP_VERSION", "HAAR_EVERY", "face_crop_params", "haar_cascade", "load_face_frames"]
 
 CROP_MODES = ("auto", "landmarks", "truth", "haar", "full")
 
@@ -153,6 +153,12 @@ CROP_VERSION = 2
 #: Haar detection runs on every this many frames (:func:`detect_faces_haar`'s ``every``); boxes
 #: between are interpolated, then smoothed over ``smooth`` frames
 HAAR_EVERY = 4
+
+
+def face_crop_params(size: int, crop: str) -> dict:
+    """The key parameters of a cached face crop: its size, crop mode and :data:`CROP_VERSION`
+    (so a change of the crop procedure recomputes every cache that holds crops)."""
+    return {"size": size, "crop": crop, "v": CROP_VERSION}
 
 
 def face_boxes(sample: Sample, frames: np.ndarray, indices: np.ndarray | None = None, *,

@@ -102,11 +102,11 @@ def load_face_clip(sample, size: int = 112, max_frames: int | None = None, *, cr
     """Face-cropped clip ``(T, size, size, 3)`` uint8 RGB (``pain_lib.data`` readers and crop),
     at most ``max_frames`` frames from the start; cached (keyed by the crop's version too, so a
     change of the face detection recomputes it)."""
-    from pain_lib.data import crop as crops
     from pain_lib.data.clips import load_face_frames
+    from pain_lib.data.crop import face_crop_params
 
     cache = cache or FeatureCache()
-    params = {"size": size, "crop": crop, "v": crops.CROP_VERSION}
+    params = face_crop_params(size, crop)
     faces = cache.get_or_compute("face_clip", sample, params,
                                  lambda: load_face_frames(sample, size, crop=crop))
     return faces if max_frames is None else faces[:max_frames]
