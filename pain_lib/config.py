@@ -84,11 +84,11 @@ class Profile:
     val_subjects: int = 0
     #: sweeps of a table keep their first this many values (0: every value)
     sweep_keep: int = 0
-    #: network size of the sweeps after Table 1 (the SCN paper's tables use 101)
-    sweep_depth: int = 26
-    #: epochs of a pre-training pretext (the SCN paper's 2D -> 3D knowledge transfer)
-    transfer_epochs: int = 1
-    #: epochs of the 2D network's face-identity pre-training (stand-in for CASIA-WebFace)
+    #: epochs of a self-supervised pretext stage (the SCN paper's 2D -> 3D knowledge transfer,
+    #: the SSD paper's Siamese pretext)
+    pretext_epochs: int = 1
+    #: epochs of the engine's face-identity pre-training of a 2D network (the stand-in for a
+    #: face- or ImageNet-pretrained network, :mod:`pain_lib.experiments.pretrain`)
     identity_epochs: int = 2
     #: bitwise-deterministic cuDNN kernels (off: cuDNN autotuning picks the fastest kernels)
     deterministic: bool = True
@@ -126,8 +126,7 @@ PROFILES: dict[str, Profile] = {
         eval_hop=8,
         lr_step=1,
         sweep_keep=2,
-        sweep_depth=26,
-        transfer_epochs=1,
+        pretext_epochs=1,
         identity_epochs=1,
         reduced=(
             "tiny synthetic dataset",
@@ -155,8 +154,7 @@ PROFILES: dict[str, Profile] = {
         clips_per_sample=2,
         eval_hop=16,
         lr_step=3,
-        sweep_depth=26,
-        transfer_epochs=1,
+        pretext_epochs=1,
         identity_epochs=2,
         reduced=(
             "synthetic data in the real layouts",
@@ -165,7 +163,7 @@ PROFILES: dict[str, Profile] = {
             "3 epochs; the first of 3 subject-grouped folds instead of leave-one-subject-out",
             "SGD lr 0.003 on standardised targets (paper: 0.01 at batch 64 over many epochs; "
             "0.01 is unstable at batch 8 in 3 epochs)",
-            "1 epoch of transfer pretext, 2 of face-identity pre-training",
+            "1 epoch of pretext, 2 of face-identity pre-training",
             "bf16 mixed precision where the device computes bf16 natively (CUDA, a CPU with AMX), fp32 elsewhere",
         ),
     ),
@@ -189,8 +187,7 @@ PROFILES: dict[str, Profile] = {
         lr_step=10,
         patience=4,
         val_subjects=2,
-        sweep_depth=26,
-        transfer_epochs=3,
+        pretext_epochs=3,
         identity_epochs=3,
         deterministic=False,
         grid_jobs=4,
@@ -202,7 +199,7 @@ PROFILES: dict[str, Profile] = {
             "6 training clips per sequence and epoch; up to 20 epochs, early stopping after 4 epochs without a better validation loss on 2 "
             "held-out training subjects (paper: up to 200 epochs)",
             "SGD lr 0.005 at batch 32 on standardised targets (paper: 0.01 at batch 64)",
-            "3 epochs of transfer pretext and of face-identity pre-training",
+            "3 epochs of pretext and of face-identity pre-training",
             "bf16 mixed precision; cuDNN autotuning (not bitwise deterministic)",
         ),
     ),
@@ -226,18 +223,17 @@ PROFILES: dict[str, Profile] = {
         lr_step=10,
         patience=10,
         val_subjects=2,
-        sweep_depth=101,
-        transfer_epochs=20,
+        pretext_epochs=20,
         identity_epochs=20,
         deterministic=False,
         grad_checkpointing=True,
         reduced=(
-            "choices the paper does not make (it gives no detail): regression on standardised PSPI "
-            "targets mapped back to PSPI units; BatchNorm statistics recomputed after training (precise BN); "
-            "the last BatchNorm of every residual block zero-initialised; bf16 mixed precision; "
-            "early stopping after 10 epochs without a better validation loss on 2 held-out training subjects "
-            "(the paper: at most 200 epochs); activation checkpointing so every depth trains at batch 64 on one "
-            "80 GB GPU; 20 epochs of transfer pretext and of face-identity pre-training (not stated)",
+            "choices the papers do not state: regression on standardised targets mapped back to their "
+            "units; BatchNorm statistics recomputed after training (precise BN); the last BatchNorm of every "
+            "residual block zero-initialised; bf16 mixed precision; early stopping after 10 epochs without a "
+            "better validation loss on 2 held-out training subjects (the papers: at most 200 epochs); "
+            "activation checkpointing so every depth trains at batch 64 on one 80 GB GPU; 20 epochs of any "
+            "pretext and of face-identity pre-training (each paper's notes say what its own choices are)",
         ),
     ),
 }

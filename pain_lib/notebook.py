@@ -148,32 +148,41 @@ class Run:
 
     # ------------------------------------------------------------------ setup
     def _resolve_profile(self) -> Profile:
+        """The profile, with the fields a notebook parameter of the same name sets explicitly: a
+        parameter whose value is ``None`` (the declared default of every such parameter) means
+        "the profile's". What was overridden is printed by :meth:`summary` and recorded in every
+        provenance file (``profile_overrides``)."""
         profile = get_profile(self.params.get("profile", "standard"))
-        overrides = {
+        self.profile_overrides = {
             k: v for k, v in self.params.items()
             if k in Profile.__dataclass_fields__ and k != "name" and v is not None
         }
-        return profile.replace(**overrides) if overrides else profile
+        return profile.replace(**self.profile_overrides) if self.profile_overrides else profile
 
     def _resolve_data_root(self) -> Path | None:
-        given = str(self.params.get("data_root", "") or "")
-        if self.dataset in ("none", ""):
+        return self.resolve_root(self.dataset, str(self.params.get("data_root", "") or ""), param="data_root")
+
+    def resolve_root(self, dataset: str, given: str = "", *, param: str = "data_root") -> Path | None:
+        """The root of ``dataset``: the synthetic set of this profile (generated on first use, or
+        at ``given``), or the user's copy of a licensed dataset at ``given`` (``param`` names the
+        notebook parameter that holds it, for the error message)."""
+        if dataset in ("none", ""):
             return None
-        if self.is_synthetic:
+        if dataset in SYNTHETIC_DATASETS:
             from . import synth
 
-            return synth.ensure(self.dataset, self.profile.synth_scale, Path(given) if given else None,
+            return synth.ensure(dataset, self.profile.synth_scale, Path(given) if given else None,
                                 seed=int(self.params.get("synth_seed", 0)))
         if not given:
             raise DataRootError(
-                f"dataset {self.dataset!r} is a licensed dataset that is not shipped: set "
-                f"data_root to the folder where you unpacked it (see data_manifests/{self.dataset}.yaml "
+                f"dataset {dataset!r} is a licensed dataset that is not shipped: set "
+                f"{param} to the folder where you unpacked it (see data_manifests/{dataset}.yaml "
                 f"for the expected layout and how to request access), or use "
-                f"dataset='synth-{self.dataset}' for the built-in simulator"
+                f"dataset='synth-{dataset}' for the built-in simulator"
             )
         root = Path(given).expanduser()
         if not root.exists():
-            raise DataRootError(f"data_root {str(root)!r} does not exist (dataset {self.dataset!r})")
+            raise DataRootError(f"{param} {str(root)!r} does not exist (dataset {dataset!r})")
         return root
 
     def summary(self) -> str:
@@ -182,6 +191,8 @@ class Run:
         lines = [
             f"pain-lib run {self.id}  (paper: {self.paper}, artifacts: {', '.join(self.entry.artifacts)})",
             f"  profile   {self.profile.name}" + (f"  (reduced: {'; '.join(self.profile.reduced)})" if self.profile.reduced else ""),
+            *([f"  settings  {', '.join(f'{k}={v!r}' for k, v in self.profile_overrides.items())} "
+               "(notebook parameters that override the profile)"] if self.profile_overrides else []),
             f"  dataset   {self.dataset}" + (f"  -> {self.data_root}" if self.data_root else "")
             + ("  [SYNTHETIC: numbers are not reproductions of real-data results]" if self.is_synthetic else ""),
             f"  device    {self.device}  (torch {torch.__version__}, {torch.get_num_threads()} threads)",
@@ -191,15 +202,23 @@ class Run:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ helpers
-    def open_dataset(self, **options: Any):
+    def open_dataset(self, dataset: str | None = None, data_root: str = "", *, param: str = "data_root",
+                     **options: Any):
         """The run's dataset (:func:`pain_lib.data.open_dataset` at ``data_root``; ``options``
-        go to the reader), after printing how many samples and subjects it holds."""
+        go to the reader), after printing how many samples and subjects it holds. A second
+        dataset (a cross-dataset notebook's source) is opened by name: ``dataset`` with its root
+        ``data_root`` (a notebook parameter, named by ``param`` in errors; empty for a synthetic
+        set)."""
         from .data import open_dataset
 
-        if self.data_root is None:
-            raise DataRootError(f"notebook {self.id} declares no dataset (dataset={self.dataset!r})")
-        ds = open_dataset(self.dataset, self.data_root, **options)
-        print(f"{self.dataset}: {len(ds.samples)} samples of {len(ds.subjects)} subjects ({paths.portable(ds.root)})")
+        if dataset is None:
+            name, root = self.dataset, self.data_root
+        else:
+            name, root = dataset, self.resolve_root(dataset, data_root, param=param)
+        if root is None:
+            raise DataRootError(f"notebook {self.id} declares no dataset (dataset={name!r})")
+        ds = open_dataset(name, root, **options)
+        print(f"{name}: {len(ds.samples)} samples of {len(ds.subjects)} subjects ({paths.portable(ds.root)})")
         return ds
 
     def progress(self, iterable=None, **kwargs):
@@ -230,6 +249,7 @@ class Run:
                            for k, v in self.params.items()},
             "profile": self.profile.name,
             "profile_settings": self.profile.as_dict(),
+            "profile_overrides": dict(self.profile_overrides),
             "dataset": self.dataset,
             "synthetic": self.is_synthetic,
             "paper_dataset": self.paper_dataset,

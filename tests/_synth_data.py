@@ -43,3 +43,18 @@ def estimate_hr(rgb: np.ndarray, fps: float) -> float:
     except ImportError:
         return pos_heart_rate(rgb, fps)
     return float(estimate_heart_rate(rgb, fps, method="pos"))
+
+
+def real_layout_root(tmp_path_factory, flavour: str) -> Path:
+    """A copy of the tiny ``flavour`` tree as a user's real copy would be: its ``synth_truth/``
+    folders and generator markers removed (open it as ``unbc`` / ``biovid`` / ``mint``)."""
+    import shutil
+
+    out = tmp_path_factory.getbasetemp() / "real-layout" / flavour
+    if not out.exists():
+        src = tiny_root(tmp_path_factory, flavour)
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("synth_truth", ".synth_*"))
+        tmp.rename(out)
+    return out

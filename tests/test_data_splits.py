@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pain_lib.data import Sample
-from pain_lib.data.splits import cross_dataset, group_kfold, loso, make_splits, parse_cv
+from pain_lib.data.splits import group_kfold, loso, make_splits, parse_cv
+from pain_lib.experiments.protocols import two_datasets
 
 
 def _samples(n_subjects=7, seed=0, prefix="S"):
@@ -48,13 +49,21 @@ def test_loso_one_fold_per_subject():
     assert [f.test_subjects for f in folds] == [(f"S{i:02d}",) for i in range(5)]
 
 
-def test_cross_dataset_fraction_is_subject_grouped():
+def test_cross_dataset_roles_are_subject_grouped():
     src, tgt = _samples(4, 1, prefix="A"), _samples(10, 2, prefix="B")
-    train, test = cross_dataset(src, tgt, target_fraction=0.3, seed=0)
-    moved = {s.subject for s in train} - {s.subject for s in src}
-    assert len(moved) == 3 and not moved & {s.subject for s in test}
-    assert len(train) + len(test) == len(src) + len(tgt)
-    assert cross_dataset(src, tgt)[1] == tgt
+    samples, protocol = two_datasets(src, tgt, target_cv="group-kfold:5", pretext_fraction=0.3, seed=0)
+    folds = protocol.split(samples)
+    assert len(folds) == 5
+    tested = []
+    for f in folds:
+        subj = {k: {samples[i].subject for i in getattr(f, k)} for k in ("train", "test", "pretext")}
+        tested += subj["test"]
+        shared = subj["pretext"] - {s.subject for s in src}
+        assert {s.subject for s in src} <= subj["pretext"] and len(shared) == round(0.3 * len(subj["train"]))
+        assert shared <= subj["train"] and not subj["test"] & (subj["train"] | subj["pretext"])
+    assert sorted(tested) == sorted({s.subject for s in tgt})  # every target subject tested once
+    supervised = two_datasets(src, tgt, source_role="train")[1].split(samples)[0]
+    assert set(supervised.train) >= set(range(len(src))) and not len(supervised.pretext)
 
 
 def test_parse_cv_errors():

@@ -15,13 +15,12 @@ import pytest
 import torch
 
 from pain_lib.config import get_profile
-from pain_lib.data import open_dataset, select_task
+from pain_lib.data import open_dataset
 from pain_lib.data.bank import ClipBatches, FrameBank
 from pain_lib.experiments import (
     Cell,
     ClipRecipe,
     ClipSetup,
-    CrossDataset,
     DamagedEntryWarning,
     Fitted,
     Recipe,
@@ -301,43 +300,7 @@ def test_noise_bands_bracket_the_value_and_tell_real_differences(unbc, crops, tm
     assert set(per.index) == {s.subject for s in unbc}
 
 
-# ---------------------------------------------------------------- one toy recipe of each shape
-def _twice(recipe, samples, y=None, **kw):
-    first = _cv(recipe, samples, y, **kw)
-    again = _cv(recipe, samples, y, **kw)
-    assert not first.folds["resumed"].any() and again.folds["resumed"].all()
-    np.testing.assert_equal(again.summary(), first.summary())  # NaN (undefined metric) equals NaN
-    return first
-
-
-def test_two_stream_recipe_with_a_fitted_analyzer(biovid, crops, tmp_path):
-    samples, y = select_task(biovid, "4-0")
-    res = _twice(toy.TwoStreamAnalyzer(), samples, y, store=Store(tmp_path / "s"), crops=crops)
-    assert 0 <= res.summary()["accuracy"][0] <= 1 and "auc" in res.metric_names
-
-
-def test_fixed_2d_representation_recipe(unbc, crops, tmp_path):
-    res = _twice(toy.FixedRepresentation(), unbc, store=Store(tmp_path / "s"), crops=crops)
-    assert np.isfinite(res.summary()["mse"][0])
-
-
-def test_pretext_then_fine_tune_across_two_datasets(unbc, biovid, crops, tmp_path):
-    samples = list(biovid) + list(unbc)
-    cv = CrossDataset(source=frozenset(s.sample_id for s in biovid), target_fraction=0.5)
-    store = Store(tmp_path / "s")
-    res = _twice(toy.PretextThenFineTune(), samples, store=store, crops=crops, cv=cv)
-    tested = {samples[i].subject for i in res.pooled()["sample"]}
-    assert tested and tested <= {s.subject for s in unbc}  # tested on the target only
-    assert len(tested) == 2 and res.folds["fine_tune_videos"].iloc[0] > 0
-    assert len(list((store.root / "stages").glob("toy-pretext-*.pt"))) == 1  # the stage is filed once
-
-
-def test_metric_learning_recipe_with_a_fitted_codebook(unbc, crops, tmp_path):
-    y = np.array([int(s.labels["max_pspi"] > 0) for s in unbc])
-    res = _twice(toy.CodebookHamming(), unbc, y, store=Store(tmp_path / "s"), crops=crops)
-    assert 0 <= res.summary()["accuracy"][0] <= 1
-
-
+# ---------------------------------------------------------------- grids
 def test_run_grid_reads_shared_configurations_from_the_store(unbc, crops, tmp_path):
     store = Store(tmp_path / "store")
     cells = [Cell("a", "x", toy.FixedRepresentation()), Cell("a", "y", toy.FixedRepresentation()),

@@ -56,9 +56,10 @@ def test_registry_families():
     image, video = set(list_models("image")), set(list_models("video"))
     assert image == set(IMAGE_MODELS)
     assert video >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
-    assert not image & video and set(list_models()) == image | video
+    assert not image & video and set(list_models()) == image | video | {"image_sequence"}
     assert all(model_family(n) == "image" for n in image) and all(model_family(n) == "video" for n in video)
-    assert FAMILIES == {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS}
+    assert FAMILIES == {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}}
+    assert list_models("image-sequence") == ["image_sequence"]
     assert set(COMMON_ARGS) == {"head", "num_outputs", "dropout", "head_hidden", "zero_init_residual"}
     with pytest.raises(ValueError, match="families: video, image"):
         list_models("audio")

@@ -167,14 +167,16 @@ def test_identity_pretraining_records_provenance():
 
 def test_transfer_recipe_uses_the_training_fold_and_loads_all_but_the_head(samples, setup, tmp_path, monkeypatch):
     train = [s for s in samples if s.subject != samples[0].subject]
+    import pain_lib.experiments.pretrain as pretrain
+
     seen_ids = []
-    real = tr.pretrain_2d_identity
+    real = pretrain.pretrain_2d_identity
 
     def spy(backbone, images, ids, **kw):
         seen_ids.extend(ids)
         return real(backbone, images, ids, **kw)
 
-    monkeypatch.setattr(tr, "pretrain_2d_identity", spy)
+    monkeypatch.setattr(pretrain, "pretrain_2d_identity", spy)
     recipe = TransferClipRecipe("scn", {"depth": 26, "base_width": 4}, setup, transfer=TransferSetup(epochs=1, identity_epochs=1))
     store = Store(tmp_path / "store")
     ctx = FitContext(device=torch.device("cpu"), seed=0, fold="f", store=store, entry=store.entry("x", "0" * 16),

@@ -34,7 +34,7 @@ from .base import Sample
 from .crop import face_crop_params, load_face_frames
 from .samplers import sliding_windows
 
-__all__ = ["FrameBank", "ClipBatches", "random_clips", "sliding_clips", "clip_frames"]
+__all__ = ["FrameBank", "ClipBatches", "Contiguous", "random_clips", "sliding_clips", "clip_frames"]
 
 
 def clip_frames(lengths: np.ndarray, starts: np.ndarray, clip_len: int, stride: int) -> np.ndarray:
@@ -76,6 +76,30 @@ def sliding_clips(lengths: Sequence[int], *, clip_len: int, stride: int, hop: in
         pos.append(np.full(len(w), i, np.int64))
         idx.append(w)
     return np.concatenate(pos), np.concatenate(idx)
+
+
+class Contiguous:
+    """The default clip sampler: ``clip_len`` frames ``stride`` apart, from a random start when
+    training (:func:`random_clips`), every window ``hop`` frames apart when evaluating
+    (:func:`sliding_clips`).
+
+    A clip sampler is any object with ``clip_len`` and the two methods below; ``frames`` is one
+    ``(T_i, S, S, 3)`` uint8 tensor per sample (the bank's face crops, for samplers that look
+    at the pixels, e.g. key frames). Returned frame indices are local to each sample; the
+    target of a frame-level task is the value at the clip's centre column."""
+
+    def __init__(self, clip_len: int, stride: int = 1) -> None:
+        self.clip_len, self.stride = int(clip_len), int(stride)
+
+    def train(self, lengths: np.ndarray, *, per_sample: int, rng: np.random.Generator,
+              frames: Sequence[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+        return random_clips(lengths, clip_len=self.clip_len, stride=self.stride, per_sample=per_sample, rng=rng)
+
+    def evaluate(self, lengths: np.ndarray, *, hop: int, frames: Sequence[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+        return sliding_clips(lengths, clip_len=self.clip_len, stride=self.stride, hop=hop)
+
+    def __fingerprint__(self) -> dict:
+        return {"sampler": "contiguous", "clip_len": self.clip_len, "stride": self.stride}
 
 
 class FrameBank:
@@ -180,8 +204,11 @@ class ClipBatches:
         samples: the sequences.
         frame_targets: one array ``(T_i,)`` per sample; a clip's target is the value at its
             centre frame (e.g. frame PSPI). Or
-        labels: one label per sample (e.g. a BioVid class, ``int64``). Neither: targets are 0.
-        clip_len, stride: clip geometry.
+        labels: one label per sample (e.g. a BioVid class, ``int64``), or ``(N, k)`` float
+            values of ``k`` sample targets at once. Neither: targets are 0.
+        clip_len, stride: clip geometry of the default :class:`Contiguous` sampler, or
+        sampler: which frames make a clip (e.g. key frames, one frame per segment; see
+            :mod:`pain_lib.experiments.samplers`).
         per_sample: random clips per sequence and epoch (training), or ``None`` with ``hop``:
             every sliding window ``hop`` frames apart (evaluation, fixed order).
         batch_size, seed, drop_last: as a DataLoader; :meth:`set_epoch` redraws the random clips
@@ -194,14 +221,16 @@ class ClipBatches:
     def __init__(self, bank: FrameBank, samples: Sequence[Sample], *, clip_len: int, stride: int = 1,
                  per_sample: int | None = None, hop: int | None = None,
                  frame_targets: Sequence[np.ndarray] | None = None, labels: Sequence[Any] | None = None,
-                 batch_size: int = 8, seed: int = 0, drop_last: bool = False, progress: bool = False) -> None:
+                 batch_size: int = 8, seed: int = 0, drop_last: bool = False, progress: bool = False,
+                 sampler: Any = None) -> None:
         if (per_sample is None) == (hop is None):
             raise ValueError("give exactly one of per_sample= (random training clips) or hop= (sliding windows)")
         if frame_targets is not None and labels is not None:
             raise ValueError("give frame_targets= or labels=, not both")
         self.bank, self.samples = bank, list(samples)
         self.offsets, self.lengths = bank.add(self.samples, progress=progress)
-        self.clip_len, self.stride = int(clip_len), int(stride)
+        self.sampler = sampler if sampler is not None else Contiguous(clip_len, stride)
+        self.clip_len, self.stride = int(self.sampler.clip_len), int(getattr(self.sampler, "stride", stride))
         self.per_sample, self.hop = per_sample, hop
         self.batch_size, self.seed, self.drop_last = int(batch_size), int(seed), drop_last
         dev = bank.device
@@ -219,14 +248,18 @@ class ClipBatches:
         self.epoch = 0
         self._draw()
 
+    def sample_frames(self) -> list[torch.Tensor]:
+        """Each sample's face crops ``(T_i, S, S, 3)`` uint8 (views into the bank)."""
+        return [self.bank.frames[int(o):int(o + n)] for o, n in zip(self.offsets, self.lengths)]
+
     def _draw(self) -> None:
+        frames = self.sample_frames() if getattr(self.sampler, "needs_frames", False) else []
         if self.per_sample is not None:
             rng = np.random.default_rng([self.seed, self.epoch])
-            self.positions, self.frame_index = random_clips(
-                self.lengths, clip_len=self.clip_len, stride=self.stride, per_sample=self.per_sample, rng=rng)
+            self.positions, self.frame_index = self.sampler.train(self.lengths, per_sample=self.per_sample, rng=rng,
+                                                                  frames=frames)
         else:
-            self.positions, self.frame_index = sliding_clips(
-                self.lengths, clip_len=self.clip_len, stride=self.stride, hop=self.hop)
+            self.positions, self.frame_index = self.sampler.evaluate(self.lengths, hop=self.hop, frames=frames)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the random clips of ``epoch`` (sliding windows do not change)."""

@@ -25,13 +25,13 @@ PSPI_LEVEL_EDGES = (1.0, 2.0, 3.0)
 
 
 def frame_pspi(sample: Sample) -> np.ndarray:
-    """Per-frame PSPI ``(T,)`` float (UNBC layout labels, else the simulator's truth)."""
+    """Per-frame PSPI ``(T,)`` float: the dataset's frame labels (UNBC ``Frame_Labels/PSPI``).
+    A dataset without them (BioVid, MIntPAIN) raises ``KeyError`` -- never the simulator's truth,
+    which a real copy does not have."""
     if "pspi" in sample.labels:
         return np.asarray(sample.labels["pspi"], float)
-    truth = sample.meta.get("truth")
-    if truth is not None:
-        return np.asarray(truth["pspi"], float)
-    raise KeyError(f"sample {sample.sample_id!r} has no frame PSPI labels")
+    raise KeyError(f"sample {sample.sample_id!r} has no frame PSPI labels (its labels: {sorted(sample.labels)}); "
+                   "frame PSPI exists on UNBC-McMaster only")
 
 
 def pspi_levels(pspi: np.ndarray, edges: Sequence[float] = PSPI_LEVEL_EDGES) -> np.ndarray:

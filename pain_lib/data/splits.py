@@ -1,4 +1,7 @@
-"""Subject-disjoint splits: leave-one-subject-out, subject-grouped k-fold, cross-dataset.
+"""Subject-disjoint splits of one sample list: leave-one-subject-out and subject-grouped k-fold.
+
+Protocols across two datasets (the cross-dataset roles) are built on these in
+:mod:`pain_lib.experiments.protocols`.
 
 A :class:`Split` holds index arrays into the sample list.  Every split is deterministic
 (given ``seed``) and no subject is ever on both sides.
@@ -10,23 +13,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .base import Sample
 
-__all__ = ["Split", "loso", "group_kfold", "cross_dataset", "make_splits", "parse_cv"]
+__all__ = ["Split", "loso", "group_kfold", "make_splits", "parse_cv"]
 
 
 @dataclass(frozen=True)
 class Split:
-    """One fold: ``train`` / ``test`` int64 index arrays and the held-out subjects."""
+    """One fold: ``train`` (labelled training) / ``test`` int64 index arrays, the held-out
+    subjects, and ``pretext``: unlabelled samples a pretext stage may use (a cross-dataset
+    protocol's source videos; empty otherwise)."""
 
     name: str
     train: np.ndarray
     test: np.ndarray
     test_subjects: tuple[str, ...]
+    pretext: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _subjects(samples: Sequence[Sample]) -> np.ndarray:
@@ -69,21 +75,6 @@ def group_kfold(samples: Sequence[Sample], k: int, seed: int = 0) -> list[Split]
         train = np.flatnonzero(~np.isin(subj, members))
         out.append(Split(f"group-kfold:{k}:{f}", train, test, tuple(sorted(members))))
     return out
-
-
-def cross_dataset(source: Sequence[Sample], target: Sequence[Sample], *, target_fraction: float = 0.0,
-                  seed: int = 0) -> tuple[list[Sample], list[Sample]]:
-    """Train on ``source`` (+ ``target_fraction`` of the target's *subjects*), test on the rest
-    of ``target`` -- the SSD paper's cross-dataset protocol (e.g. 10 / 30 / 50 %)."""
-    if not 0 <= target_fraction < 1:
-        raise ValueError(f"target_fraction must be in [0, 1), got {target_fraction}")
-    names = sorted({s.subject for s in target})
-    rng = np.random.default_rng(seed)
-    n_take = int(round(target_fraction * len(names)))
-    take = {names[i] for i in rng.permutation(len(names))[:n_take]}
-    train = list(source) + [s for s in target if s.subject in take]
-    test = [s for s in target if s.subject not in take]
-    return train, test
 
 
 def parse_cv(cv: str) -> tuple[str, int | None]:

@@ -7,27 +7,42 @@
 * :mod:`.store` -- the content-addressed, checksummed, lock-protected experiment store;
 * :mod:`.results` -- :class:`CVResult` (summaries, per-subject values, learning curves, noise
   bands) and :func:`compare` (paired bootstrap of a difference);
-* :mod:`.clips` -- the clip-network recipe (:class:`ClipRecipe`) every 3D network of the papers uses.
+* :mod:`.targets` -- what is predicted (:class:`FramePSPI`, :class:`ClassPair`, :class:`HeartRateGain`, ...);
+* :mod:`.clips` -- the clip-network recipe (:class:`ClipRecipe`) every 3D network of the papers uses,
+  with the clip samplers of :mod:`.samplers`;
+* :mod:`.representations` -- named per-video representations and frozen-network features,
+  computed once per dataset and cached; :mod:`.images` -- the image recipe (:class:`ImageRecipe`)
+  of every 2D backbone on them;
+* :mod:`.protocols` -- subject-grouped folds, LOSO and the cross-dataset roles;
+* :mod:`.pretrain` -- the face-identity stand-in for a face- or ImageNet-pretrained 2D network.
 
 See ``docs/CONTRACTS.md`` for a worked example of a new recipe.
 """
 
 from ..fingerprint import fingerprint
 from .clips import (
-    TASKS,
     ClipRecipe,
     ClipSetup,
-    StandardisedMSE,
+    TargetLoss,
     bank_for,
     clip_batches,
     continuous_trace,
-    head_config,
     target_statistics,
     to_memory_format,
     validation_split,
 )
-from .cv import METRIC_LABELS, Cell, CrossDataset, cross_validate, run_grid
+from .cv import METRIC_LABELS, Cell, cross_validate, run_grid
+from .images import ImageRecipe, ImageSetup
+from .pretrain import face_images, pretrain_2d_identity, pretrained_backbone
+from .protocols import CrossDataset, roles, two_datasets
 from .recipe import FitContext, Fitted, Recipe, filled_cfg, pack, unpack
+from .representations import (
+    REPRESENTATIONS,
+    Representation,
+    frozen_features,
+    register_representation,
+    representation_tensor,
+)
 from .results import (
     BAND_LEVEL,
     BOOTSTRAP_DRAWS,
@@ -37,13 +52,33 @@ from .results import (
     compare_pairs,
     compare_rows,
 )
+from .samplers import Contiguous, FrameSkip, KeyFrames, Segments, make_sampler
 from .store import STORE_VERSION, DamagedEntryWarning, Entry, Store, experiment_key
+from .targets import (
+    AllClasses,
+    ClassPair,
+    FramePSPI,
+    GenuinePosed,
+    HeartRateGain,
+    PainPresence,
+    SequenceLabel,
+    StandardisedMSE,
+    Target,
+    target_from_task,
+    targets_of,
+)
 
 __all__ = [
     "Recipe", "Fitted", "FitContext", "filled_cfg", "pack", "unpack",
     "cross_validate", "run_grid", "Cell", "CrossDataset", "METRIC_LABELS",
     "CVResult", "Comparison", "compare", "compare_rows", "compare_pairs", "BOOTSTRAP_DRAWS", "BAND_LEVEL",
     "Store", "Entry", "STORE_VERSION", "DamagedEntryWarning", "experiment_key", "fingerprint",
-    "ClipRecipe", "ClipSetup", "StandardisedMSE", "TASKS", "head_config", "target_statistics",
+    "ClipRecipe", "ClipSetup", "StandardisedMSE", "TargetLoss", "target_statistics",
     "continuous_trace", "to_memory_format", "clip_batches", "bank_for", "validation_split",
+    "Target", "FramePSPI", "SequenceLabel", "ClassPair", "AllClasses", "GenuinePosed", "PainPresence",
+    "HeartRateGain", "target_from_task", "targets_of",
+    "Contiguous", "Segments", "FrameSkip", "KeyFrames", "make_sampler",
+    "ImageRecipe", "ImageSetup", "Representation", "REPRESENTATIONS", "register_representation",
+    "representation_tensor", "frozen_features", "two_datasets", "roles",
+    "pretrained_backbone", "pretrain_2d_identity", "face_images",
 ]

@@ -3,25 +3,28 @@
 ::
 
     setup = ClipSetup.from_profile(run.profile)
-    recipe = ClipRecipe("scn", {"depth": 26, "base_width": 8}, setup)          # frame PSPI regression
-    res = cross_validate(recipe, samples, cv="group-kfold:3", store=run.experiment_dir, device=run.device)
+    recipe = ClipRecipe("scn", {"depth": 26, "base_width": 8}, setup)                 # frame PSPI
+    recipe = ClipRecipe("scn", cfg, setup, target=ClassPair(4, 0))                     # BioVid [4-0]
+    recipe = ClipRecipe("r2plus1d", cfg, setup, target=(ClassPair(4, 0), HeartRateGain()))  # two targets
+    res = cross_validate(recipe, recipe.select(samples), cv="group-kfold:3", store=run.experiment_dir)
 
-Tasks
------
-``"pspi"``      frame-level PSPI regression (UNBC): a clip's target is the PSPI of its centre
-                frame; evaluation slides clips ``eval_hop`` frames apart over each test sequence
-                and scores every centre frame: MSE, MAE, PCC and AUC (ROC AUC of the predicted
-                intensity for pain = PSPI > 0, the library's reading of the SCN paper's "AUC").
-``"classify"``  video-level classification (BioVid classes / class pairs; ``y`` = one label per
-                sample): the logits of a video's sliding clips are averaged; accuracy, and AUC for
-                two classes.
+Targets (:mod:`pain_lib.experiments.targets`) say what is predicted. A **frame** target (frame
+PSPI) makes a clip's target its centre frame's value; evaluation slides clips ``eval_hop``
+frames apart over each test sequence and scores every centre frame. A **sample** target (a
+class pair, a sequence label, heart-rate gain) gives every clip of a sample the sample's value;
+evaluation averages the outputs (logits, or predicted values) of a sample's clips. Several
+sample targets share one network: the head has the sum of their outputs, the loss is the sum of
+their losses, and the second and later targets' outputs and metrics carry their ``key`` prefix.
+
+Which frames make a clip is the setup's ``sampler`` (default: contiguous windows; key frames,
+one frame per segment, frame skipping: :mod:`pain_lib.experiments.samplers`).
 
 Training (:meth:`ClipRecipe.fit`): SGD (momentum 0.9, weight decay 1e-4), the learning rate
 divided by 10 every ``lr_step`` epochs, up to ``epochs`` epochs; with ``patience`` > 0 the
 ``val_subjects`` training subjects are held out, their validation loss is measured after every
 epoch, training stops after ``patience`` epochs without improvement and the best epoch's weights
-are kept. Regression trains on standardised targets (the head maps its output back with the
-training frames' PSPI mean and standard deviation). Finally the BatchNorm statistics are
+are kept. A single regression target trains on standardised values (the head maps its output
+back with the training fold's mean and standard deviation). Finally the BatchNorm statistics are
 recomputed with the final weights (precise BN). Every clip is drawn from a
 :class:`~pain_lib.data.bank.FrameBank` on the training device.
 """
@@ -37,19 +40,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .. import metrics
 from ..config import Profile
 from ..data.bank import ClipBatches, FrameBank
 from ..data.base import Sample
-from ..data.labels import frame_pspi
 from ..models import get_model
 from ..train import evaluate_loss, fit, make_sgd, make_step, make_step_lr, precise_bn, predict
 from .recipe import FitContext, Fitted, Recipe, filled_cfg
+from .targets import FramePSPI, StandardisedMSE, Target, targets_of
 
-__all__ = ["ClipSetup", "ClipRecipe", "StandardisedMSE", "TASKS", "head_config", "target_statistics",
+__all__ = ["ClipSetup", "ClipRecipe", "StandardisedMSE", "target_statistics", "TargetLoss",
            "continuous_trace", "to_memory_format", "clip_batches", "bank_for", "validation_split"]
-
-TASKS = ("pspi", "classify")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ class ClipSetup:
     grad_checkpointing: bool = False
     #: training clips whose BatchNorm statistics replace the running averages after training
     precise_bn_clips: int = 64
+    #: which frames make a clip (``None``: contiguous windows of ``clip_len`` frames ``stride``
+    #: apart; see :mod:`pain_lib.experiments.samplers`)
+    sampler: Any = None
 
     @classmethod
     def from_profile(cls, profile: Profile, **overrides: Any) -> ClipSetup:
@@ -95,30 +98,30 @@ class ClipSetup:
         return dataclasses.replace(self, **changes)
 
 
-def head_config(task: str, n_classes: int = 1) -> dict[str, Any]:
-    """Builder arguments of the output head for a task."""
-    if task == "pspi":
-        return {"head": "regression", "num_outputs": 1}
-    return {"head": "classification", "num_outputs": n_classes}
-
-
 def target_statistics(samples: Sequence[Sample]) -> tuple[float, float]:
     """Mean and standard deviation of the frame PSPI of ``samples`` (std floored at 1e-3, so a
     training set without pain still gives a usable scale)."""
-    pspi = np.concatenate([frame_pspi(s) for s in samples]).astype(float)
-    return float(pspi.mean()), float(max(pspi.std(), 1e-3))
+    target = FramePSPI()
+    return target.statistics(target.values(samples))
 
 
-class StandardisedMSE(nn.Module):
-    """``MSE(prediction, target) / std**2``: the mean squared error of standardised targets,
-    computed on predictions and targets in their own units."""
+class TargetLoss(nn.Module):
+    """The sum of the losses of several sample targets sharing one head: target ``i`` owns
+    ``num_outputs`` consecutive outputs and column ``i`` of the targets ``(B, k)``."""
 
-    def __init__(self, std: float) -> None:
+    def __init__(self, targets: Sequence[Target], stats: Sequence[tuple[float, float] | None]) -> None:
         super().__init__()
-        self.scale = 1.0 / float(std) ** 2
+        self.parts = nn.ModuleList(t.loss(st) for t, st in zip(targets, stats))
+        self.kinds = [t.kind for t in targets]
+        self.widths = [t.num_outputs for t in targets]
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return nn.functional.mse_loss(prediction, target) * self.scale
+        total, at = prediction.new_zeros(()), 0
+        for i, (loss, kind, w) in enumerate(zip(self.parts, self.kinds, self.widths)):
+            out = prediction[:, at:at + w]
+            total = total + (loss(out, target[:, i].long()) if kind == "classification" else loss(out[:, 0], target[:, i]))
+            at += w
+        return total
 
 
 def to_memory_format(net: nn.Module, setup: ClipSetup, device: torch.device | str) -> nn.Module:
@@ -146,19 +149,28 @@ def bank_for(samples: Sequence[Sample], setup: ClipSetup, device: torch.device |
     return FrameBank.shared(size=setup.size, crop=setup.crop, cache_dir=cache_dir, device=device)
 
 
+def target_arrays(targets: Sequence[Target], samples: Sequence[Sample]) -> dict[str, Any]:
+    """The :class:`ClipBatches` targets of ``samples``: ``frame_targets`` for a frame target,
+    ``labels`` for one sample target, ``(N, k)`` float ``labels`` for ``k`` sample targets."""
+    if len(targets) == 1:
+        values = targets[0].values(samples)
+        return {"frame_targets": values} if targets[0].level == "frame" else {"labels": np.asarray(values)}
+    return {"labels": np.stack([np.asarray(t.values(samples), np.float32) for t in targets], 1)}
+
+
 def clip_batches(samples: Sequence[Sample], setup: ClipSetup, *, device: torch.device | str, cache_dir=None,
-                 train: bool, y: Sequence[Any] | None = None, task: str = "pspi", seed: int = 0,
+                 train: bool, target: Target | Sequence[Target] | None = None, seed: int = 0,
                  hop: int | None = None, batch_size: int | None = None) -> ClipBatches:
-    """Training (``train=True``: random clips, redrawn every epoch) or evaluation (sliding
-    windows ``hop`` apart, default ``setup.eval_hop``) batches of ``samples`` with the targets of
-    ``task``: the centre frame's PSPI, or the sample's label ``y``."""
+    """Training (``train=True``: random clips, redrawn every epoch) or evaluation (the sampler's
+    evaluation clips, e.g. sliding windows ``hop`` apart, default ``setup.eval_hop``) batches of
+    ``samples`` with the values of ``target`` (``None``: no targets, e.g. a pretext)."""
     bank = bank_for(samples, setup, device, cache_dir)
-    targets = {"frame_targets": [frame_pspi(s) for s in samples]} if task == "pspi" else {
-        "labels": np.asarray(y, np.int64)}
+    targets = target_arrays(targets_of(target), samples) if target is not None else {}
     geometry = {"per_sample": setup.clips_per_sample} if train else {"hop": setup.eval_hop if hop is None else hop}
     bs = batch_size or (setup.batch_size if train else max(setup.batch_size, 16))
     return ClipBatches(bank, samples, clip_len=setup.clip_len, stride=setup.stride, batch_size=bs, seed=seed,
-                       drop_last=train and setup.clips_per_sample * len(samples) > bs, **geometry, **targets)
+                       drop_last=train and setup.clips_per_sample * len(samples) > bs, sampler=setup.sampler,
+                       **geometry, **targets)
 
 
 def validation_split(samples: Sequence[Sample], n_subjects: int, seed: int) -> tuple[list[int], list[int]]:
@@ -186,24 +198,32 @@ _classification_step = make_step()
 @dataclass(frozen=True)
 class ClipRecipe(Recipe):
     """A registered 3D network (``model`` with builder arguments ``cfg``; the head comes from the
-    task) trained on clips of the training fold (see the module docstring)."""
+    target) trained on clips of the training fold (see the module docstring). ``target`` is a
+    :class:`~pain_lib.experiments.targets.Target` or a tuple of sample targets."""
 
     model: str
     cfg: Mapping[str, Any] = field(default_factory=dict)
     setup: ClipSetup | None = None
-    task: str = "pspi"
-    #: classes of a ``classify`` task (the number of distinct labels of the whole dataset)
-    n_classes: int = 1
+    target: Target | tuple[Target, ...] = FramePSPI()
 
     name = "clip"
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; tasks: {', '.join(TASKS)}")
         if self.setup is None:
             raise TypeError("ClipRecipe needs setup=ClipSetup.from_profile(run.profile)")
-        if self.task == "classify" and self.n_classes < 2:
-            raise ValueError("a classify task needs n_classes >= 2 (the number of classes of the dataset)")
+        targets_of(self.target)  # checked
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return targets_of(self.target)
+
+    def select(self, samples: Sequence[Sample]) -> list[Sample]:
+        """The samples every target of this recipe can read."""
+        out = list(samples)
+        for t in self.targets:
+            keep = {id(s) for s in t.select(out)}
+            out = [s for s in out if id(s) in keep]
+        return out
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
@@ -217,9 +237,15 @@ class ClipRecipe(Recipe):
         """Decode and crop every sample's faces into the on-disk cache (in parallel processes)."""
         FrameBank(size=self.setup.size, crop=self.setup.crop, cache_dir=cache_dir).fill_cache(samples)
 
+    def head(self) -> dict[str, Any]:
+        ts = self.targets
+        if len(ts) == 1:
+            return ts[0].head()
+        return {"head": "classification", "num_outputs": sum(t.num_outputs for t in ts)}
+
     def build(self) -> nn.Module:
-        """The untrained network with the task's head (on the CPU)."""
-        net = get_model(self.model, **dict(self.cfg), **head_config(self.task, self.n_classes))
+        """The untrained network with the targets' head (on the CPU)."""
+        net = get_model(self.model, **dict(self.cfg), **self.head())
         if self.setup.grad_checkpointing and hasattr(net, "set_grad_checkpointing"):
             net.set_grad_checkpointing(True)
         return net
@@ -231,11 +257,15 @@ class ClipRecipe(Recipe):
         weights (e.g. the SCN paper's knowledge transfer)."""
         return None, {}
 
-    def _loss(self, samples: Sequence[Sample]) -> tuple[nn.Module, Any, float | None, float | None]:
-        if self.task == "pspi":
-            mean, std = target_statistics(samples)
-            return StandardisedMSE(std), _regression_step, mean, std
-        return nn.CrossEntropyLoss(), _classification_step, None, None
+    def _loss(self, samples: Sequence[Sample]) -> tuple[nn.Module, Any, tuple[float, float] | None]:
+        ts = self.targets
+        stats = [t.statistics(t.values(samples)) for t in ts]
+        if len(ts) > 1:
+            return TargetLoss(ts, stats), _classification_step, None
+        t = ts[0]
+        if t.kind == "regression":
+            return t.loss(stats[0]), _regression_step, stats[0]
+        return t.loss(None), _classification_step, None
 
     def initialised(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> tuple[nn.Module, dict]:
         """The network before training: built, then every tensor of :meth:`initial_state` loaded
@@ -258,16 +288,14 @@ class ClipRecipe(Recipe):
         torch.manual_seed(ctx.seed)
         tr, va = validation_split(samples, setup.val_subjects if setup.patience else 0, ctx.seed)
         train = [samples[i] for i in tr]
-        y_tr = None if y is None else np.asarray(y)[tr]
-        loss, step, mean, std = self._loss(train)
-        if mean is not None:
-            net.head.set_target_scale(mean, std)
-        common = {"device": ctx.device, "cache_dir": ctx.cache_dir, "task": self.task, "seed": ctx.seed}
-        batches = clip_batches(train, setup, train=True, y=y_tr, **common)
+        loss, step, stats = self._loss(train)
+        if stats is not None:
+            net.head.set_target_scale(*stats)
+        common = {"device": ctx.device, "cache_dir": ctx.cache_dir, "target": self.target, "seed": ctx.seed}
+        batches = clip_batches(train, setup, train=True, **common)
         val_fn = None
         if va:
-            val = clip_batches([samples[i] for i in va], setup, train=False,
-                               y=None if y is None else np.asarray(y)[va], **common)
+            val = clip_batches([samples[i] for i in va], setup, train=False, **common)
             val_fn = lambda m: evaluate_loss(m, val, loss_fn=loss, device=ctx.device, step_fn=step,  # noqa: E731
                                              amp=setup.amp)
         opt = make_sgd(net, lr=setup.lr)
@@ -286,20 +314,38 @@ class ClipRecipe(Recipe):
     def predict(self, fitted: Fitted, samples: Sequence[Sample], y: np.ndarray | None,
                 ctx: FitContext) -> dict[str, np.ndarray]:
         net = to_memory_format(fitted.model, self.setup, ctx.device)
-        batches = clip_batches(samples, self.setup, train=False, y=y, device=ctx.device, cache_dir=ctx.cache_dir,
-                               task=self.task, seed=ctx.seed)
+        batches = clip_batches(samples, self.setup, train=False, target=self.target, device=ctx.device,
+                               cache_dir=ctx.cache_dir, seed=ctx.seed)
         pred, target = predict(net, batches, ctx.device, amp=self.setup.amp, return_targets=True)
-        if self.task == "pspi":
-            return {"y_true": target.astype(np.float32), "y_pred": pred.reshape(len(pred), -1)[:, 0],
+        pred = pred.reshape(len(pred), -1)
+        ts = self.targets
+        if ts[0].level == "frame":
+            return {"y_true": target.astype(np.float32), "y_pred": pred[:, 0],
                     "sample": batches.positions.copy(), "frame": batches.centre_frames().copy()}
         vids = np.unique(batches.positions)
-        logits = np.stack([pred[batches.positions == v].mean(0) for v in vids])
-        return {"y_true": np.asarray(y)[vids], "y_score": logits.astype(np.float32), "sample": vids}
+        mean_out = np.stack([pred[batches.positions == v].mean(0) for v in vids]).astype(np.float32)
+        truth = target.reshape(len(target), -1)
+        first = np.array([np.flatnonzero(batches.positions == v)[0] for v in vids])
+        out: dict[str, np.ndarray] = {"sample": vids}
+        at = 0
+        for i, t in enumerate(ts):
+            prefix = "" if i == 0 else f"{t.key}_"
+            part = mean_out[:, at:at + t.num_outputs]
+            col = truth[first, i] if truth.shape[1] > i else truth[first, 0]
+            if t.kind == "classification":
+                out[prefix + "y_true"], out[prefix + "y_score"] = col.astype(np.int64), part
+            else:
+                out[prefix + "y_true"], out[prefix + "y_pred"] = col.astype(np.float32), part[:, 0]
+            at += t.num_outputs
+        return out
 
     def score(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
-        if self.task == "pspi":
-            return metrics.regression_metrics(np.asarray(outputs["y_true"], float), np.asarray(outputs["y_pred"], float))
-        return metrics.classification_metrics(outputs["y_true"], outputs["y_score"])
+        out: dict[str, float] = {}
+        for i, t in enumerate(self.targets):
+            prefix = "" if i == 0 else f"{t.key}_"
+            own = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)} if prefix else outputs
+            out.update({prefix + k: v for k, v in t.score(own).items()})
+        return out
 
 
 def continuous_trace(net: nn.Module, sample: Sample, setup: ClipSetup, device: torch.device | str = "cpu",
@@ -307,6 +353,6 @@ def continuous_trace(net: nn.Module, sample: Sample, setup: ClipSetup, device: t
     """Frame-by-frame PSPI estimate of one sequence: clips slide by one frame and each predicts
     its centre frame. Returns ``(frames, truth, prediction)``."""
     device = torch.device(device)
-    batches = clip_batches([sample], setup, train=False, hop=1, device=device, cache_dir=cache_dir)
+    batches = clip_batches([sample], setup, train=False, hop=1, device=device, cache_dir=cache_dir, target=FramePSPI())
     pred, y = predict(to_memory_format(net, setup, device), batches, device, amp=setup.amp, return_targets=True)
     return batches.centre_frames(), y.astype(np.float32), pred.reshape(len(pred), -1)[:, 0]

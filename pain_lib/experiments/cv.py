@@ -9,7 +9,8 @@
     table, results = run_grid([Cell("SCN", "26", recipe_a), Cell("Res3D", "26", recipe_b)], samples, run=run)
 
 Folds come from a protocol string (``"loso"``, ``"group-kfold:K"``) or a splitter object with
-``split(samples) -> list[Split]`` (e.g. :class:`CrossDataset`). Every fold is looked up in the
+``split(samples) -> list[Split]`` (e.g. :class:`~pain_lib.experiments.protocols.CrossDataset`,
+whose unlabelled pretext samples reach ``fit`` as ``ctx.unlabelled``). Every fold is looked up in the
 content-addressed :class:`~pain_lib.experiments.store.Store` first (key: the recipe's identity,
 the data, the protocol, the seed and the device type), computed under a cross-process lock when
 missing, and written with checksums; an interrupted run resumes at the first unfinished fold
@@ -30,53 +31,17 @@ import pandas as pd
 import torch
 
 from ..data.base import Sample
-from ..data.splits import Split, make_splits
+from ..data.splits import Split
 from ..fingerprint import fingerprint, memoized
 from ..train import plain
+from .protocols import CrossDataset
+from .protocols import splits as _protocol_splits
 from .recipe import FitContext, Recipe
-from .results import CVResult
+from .results import METRIC_LABELS, CVResult
 from .store import Store, experiment_key
 
 __all__ = ["cross_validate", "run_grid", "is_complete", "Cell", "CrossDataset", "METRIC_LABELS"]
 
-#: metric -> the label the papers' tables use
-METRIC_LABELS = {"auc": "AUC", "mse": "MSE", "mae": "MAE", "pcc": "PCC", "accuracy": "accuracy"}
-
-
-@dataclass(frozen=True)
-class CrossDataset:
-    """Train on the ``source`` samples (plus ``target_fraction`` of the target's subjects), test on
-    the rest of the target -- one fold (the SSD paper's cross-dataset protocol).
-
-    ``source`` and ``target`` are sets of sample ids of the sample list given to
-    :func:`cross_validate` (which then holds both datasets)."""
-
-    source: frozenset[str]
-    target_fraction: float = 0.0
-    seed: int = 0
-
-    def split(self, samples: Sequence[Sample]) -> list[Split]:
-        ids = np.array([s.sample_id for s in samples])
-        is_src = np.isin(ids, list(self.source))
-        tgt_subjects = sorted({s.subject for s, src in zip(samples, is_src) if not src})
-        rng = np.random.default_rng(self.seed)
-        take = set(np.array(tgt_subjects)[rng.permutation(len(tgt_subjects))[: int(round(self.target_fraction * len(tgt_subjects)))]])
-        subj = np.array([s.subject for s in samples])
-        train = np.flatnonzero(is_src | np.isin(subj, list(take)))
-        test = np.flatnonzero(~is_src & ~np.isin(subj, list(take)))
-        name = f"cross-dataset-{int(round(100 * self.target_fraction))}pct"
-        return [Split(name, train, test, tuple(sorted(set(subj[test]))))]
-
-    def __fingerprint__(self) -> dict:
-        return {"source": sorted(self.source), "target_fraction": self.target_fraction, "seed": self.seed}
-
-
-def _splits(samples: Sequence[Sample], cv: str | Any, seed: int) -> list[Split]:
-    if isinstance(cv, str):
-        return make_splits(samples, cv, seed)
-    if hasattr(cv, "split"):
-        return list(cv.split(samples))
-    raise TypeError(f"cv must be 'loso', 'group-kfold:K' or a splitter with .split(samples), got {cv!r}")
 
 
 def _fold_file_name(name: str) -> str:
@@ -153,7 +118,8 @@ def cross_validate(
             y_train = None if y_arr is None else y_arr[split.train]
             y_test = None if y_arr is None else y_arr[split.test]
             ctx = FitContext(device=device, seed=seed, fold=fold, store=store, entry=entry, cache_dir=cache_dir,
-                             progress=progress, checkpoint=entry.file(f"{fold}.ckpt"))
+                             progress=progress, checkpoint=entry.file(f"{fold}.ckpt"),
+                             unlabelled=[samples[i] for i in split.pretext])
             torch.manual_seed(seed)
             t0 = time.perf_counter()
             fitted = recipe.fit(train, y_train, ctx)
@@ -170,7 +136,8 @@ def cross_validate(
                    "n_test_subjects": len(split.test_subjects), **_plain_scalars(fitted.info)}
             metric_names += [m for m in metrics if m not in metric_names]
             record = {"row": row, "metrics": list(metrics), "history": history.to_dict(orient="records"),
-                      "inputs": dict(ctx.inputs), "test_subjects": list(split.test_subjects)}
+                      "inputs": dict(ctx.inputs), "test_subjects": list(split.test_subjects),
+                      "roles": {"train": len(split.train), "test": len(split.test), "pretext": len(split.pretext)}}
             entry.save_fold(fold, record, arrays=out, write_arrays=_save_npz,
                             fitted_writer=lambda fh, f=fitted: recipe.save_fitted(f, fh))
             rows.append({**row, "resumed": False})
@@ -183,7 +150,7 @@ def cross_validate(
 def _entry(recipe: Recipe, samples: Sequence[Sample], y: np.ndarray | None, *, cv: str | Any, max_folds: int | None,
            seed: int, device: torch.device, store: Store) -> tuple[Any, list[Split], dict]:
     """The store entry of a configuration, its folds and the recipe's identity."""
-    splits = _splits(samples, cv, seed)
+    splits = _protocol_splits(samples, cv, seed)
     if max_folds is not None:
         splits = splits[:max_folds]
     identity = recipe.identity()
@@ -229,18 +196,36 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
 @dataclass
 class Cell:
     """One cell of a results table: the paper's ``row`` and ``column`` labels and the recipe that
-    computes it (optionally with its own labels ``y`` and protocol ``cv``)."""
+    computes it. A cell may bring its own ``samples``, labels ``y`` and protocol ``cv`` (a table
+    over ten tasks is one :func:`run_grid` call); otherwise it uses the grid's, restricted to
+    the samples its recipe's targets can read (``recipe.select``, when the recipe has one)."""
 
     row: str
     column: str
     recipe: Recipe
     extra: dict[str, Any] = field(default_factory=dict)
+    samples: Sequence[Sample] | None = None
+    y: Sequence[Any] | np.ndarray | None = None
+    cv: str | Any | None = None
+
+    def inputs(self, samples: Sequence[Sample] | None, y: Any, cv: Any) -> tuple[list[Sample], Any, Any]:
+        """``(samples, y, cv)`` this cell runs on."""
+        own = self.samples is not None
+        cell_samples = list(self.samples) if own else list(samples or [])
+        cell_y = self.y if self.y is not None else (None if own else y)
+        if not own and cell_y is None and hasattr(self.recipe, "select"):
+            cell_samples = self.recipe.select(cell_samples)
+        if not cell_samples:
+            raise ValueError(f"cell ({self.row!r}, {self.column!r}) has no samples: give run_grid samples, or the "
+                             "cell its own (Cell(..., samples=...)); its recipe's targets may read labels the "
+                             "dataset does not have")
+        return cell_samples, cell_y, self.cv if self.cv is not None else cv
 
 
 @memoized()
 def run_grid(
     cells: Sequence[Cell],
-    samples: Sequence[Sample],
+    samples: Sequence[Sample] | None = None,
     y: Sequence[Any] | np.ndarray | None = None,
     *,
     run: Any = None,
@@ -259,7 +244,9 @@ def run_grid(
     The table has one row per cell and metric: ``row, column, metric, value`` (mean over
     folds), ``std`` (over folds), ``lo, hi`` (the bootstrap band over test subjects,
     :meth:`CVResult.bootstrap`), ``n`` (folds), ``train_s``, ``test_s``, ``epochs`` and ``reused``
-    (read from the store: another table, or an earlier run, computed it). ``run`` (a notebook's
+    (read from the store: another table, or an earlier run, computed it) -- the cells'
+    :meth:`CVResult.rows`. Each cell runs on its own ``samples`` / ``y`` / ``cv`` when it has
+    them (:class:`Cell`), else on the grid's. ``run`` (a notebook's
     :class:`~pain_lib.notebook.Run`) supplies ``cv``, ``max_folds``, ``seed``, ``device``, ``store``,
     ``cache_dir`` and, on a GPU, ``jobs`` (the profile's ``grid_jobs``); explicit arguments win.
 
@@ -278,33 +265,30 @@ def run_grid(
         cache_dir = cache_dir or run.cache_dir
         if jobs is None and torch.device(device).type == "cuda":
             jobs = run.profile.grid_jobs
-    if cv is None:
-        raise TypeError("run_grid needs run=... or cv=...")
     store = store if isinstance(store, Store) else Store(store)
-    common = {"cv": cv, "max_folds": max_folds, "seed": seed or 0, "device": device or "cpu", "store": store,
+    common = {"max_folds": max_folds, "seed": seed or 0, "device": device or "cpu", "store": store,
               "cache_dir": cache_dir}
-    computed = _compute_in_workers(cells, samples, y, common, jobs, progress) if (jobs or 1) > 1 else set()
+    plan = [(cell, *cell.inputs(samples, y, cv)) for cell in cells]
+    missing_cv = [c for c, _, _, c_cv in plan if c_cv is None]
+    if missing_cv:
+        raise TypeError(f"run_grid needs run=..., cv=... or a cv on every cell (cell ({missing_cv[0].row!r}, "
+                        f"{missing_cv[0].column!r}) has none)")
+    computed = _compute_in_workers(plan, common, jobs, progress) if (jobs or 1) > 1 else set()
     rows, results, reused = [], {}, 0
-    for cell in tqdm(list(cells), desc="configurations", disable=not progress):
-        res = cross_validate(cell.recipe, samples, y, progress=False, **common)
+    for cell, c_samples, c_y, c_cv in tqdm(plan, desc="configurations", disable=not progress):
+        res = cross_validate(cell.recipe, c_samples, c_y, cv=c_cv, progress=False, **common)
         results[(cell.row, cell.column)] = res
         was_reused = bool(res.folds["resumed"].all()) and fingerprint(cell.recipe.identity()) not in computed
         reused += was_reused
-        band = res.bootstrap() if bands else {}
-        timing = {c: float(res.folds[c].mean()) for c in ("train_s", "test_s", "epochs") if c in res.folds}
-        for m, (mean, std) in res.summary().items():
-            lo, hi = band.get(m, (np.nan, np.nan))
-            rows.append({"row": cell.row, "column": cell.column, "metric": METRIC_LABELS.get(m, m), "value": mean,
-                         "std": std, "lo": lo, "hi": hi, "n": len(res.folds), **timing, "reused": was_reused,
-                         **cell.extra})
+        for r in res.rows(bands=bands):
+            rows.append({"row": cell.row, "column": cell.column, **r, "reused": was_reused, **cell.extra})
     if progress and reused:
         print(f"{reused} of {len(cells)} configurations read from the experiment store {store.root} "
               "(computed earlier with identical settings, data and seed)")
     return pd.DataFrame(rows), results
 
 
-def _compute_in_workers(cells: Sequence[Cell], samples: Sequence[Sample], y: Any, common: dict, jobs: int,
-                        progress: bool) -> set[str]:
+def _compute_in_workers(plan: Sequence[tuple], common: dict, jobs: int, progress: bool) -> set[str]:
     """Compute the cells missing from the store in ``jobs`` spawned worker processes; returns the
     fingerprints of the recipes computed."""
     import multiprocessing as mp
@@ -313,17 +297,18 @@ def _compute_in_workers(cells: Sequence[Cell], samples: Sequence[Sample], y: Any
 
     from tqdm.auto import tqdm
 
-    todo = {id(c.recipe): c for c in cells
-            if not is_complete(c.recipe, samples, y, **{k: v for k, v in common.items() if k != "cache_dir"})}
-    todo = {fingerprint(c.recipe.identity()): c for c in todo.values()}
+    check = {k: v for k, v in common.items() if k != "cache_dir"}
+    todo = {fingerprint([c.recipe.identity(), s, y, cv]): (c, s, y, cv) for c, s, y, cv in plan
+            if not is_complete(c.recipe, s, y, cv=cv, **check)}
     if len(todo) < 2:
         return set()
-    computed, todo = set(todo), list(todo.values())
-    for c in todo:  # decode and crop faces once, before the workers need them
-        c.recipe.prepare(samples, common["cache_dir"])
+    computed = {fingerprint(c.recipe.identity()) for c, _, _, _ in todo.values()}
+    for c, s, _, _ in todo.values():  # decode and crop faces once, before the workers need them
+        c.recipe.prepare(s, common["cache_dir"])
     jobs = min(jobs, len(todo))
     threads = max(1, min(2, (os.cpu_count() or 2) // jobs))  # GPU work: a thread or two of Python each
-    args = [(c.recipe, list(samples), y, {**common, "store": common["store"].root}, threads) for c in todo]
+    args = [(c.recipe, list(s), y, {**common, "cv": cv, "store": common["store"].root}, threads)
+            for c, s, y, cv in todo.values()]
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
         for _ in tqdm(pool.map(_cell_worker, args), total=len(args), desc=f"configurations ({jobs} at once)",
                       disable=not progress):

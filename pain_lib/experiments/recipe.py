@@ -38,10 +38,8 @@ import torch
 import torch.nn as nn
 
 from ..data.base import Sample
-from ..fingerprint import fingerprint
-from ..io import atomic_write, sha256_file
 from ..train import plain
-from .store import Entry, Store, _flock
+from .store import Entry, Store
 
 __all__ = ["Recipe", "Fitted", "FitContext", "pack", "unpack"]
 
@@ -73,35 +71,23 @@ class FitContext:
     #: fingerprints of the cached inputs the fold used (recorded in the store)
     inputs: dict[str, str] = field(default_factory=dict)
 
-    def stage(self, name: str, identity: Any, compute: Callable[[], Any]) -> Any:
+    #: unlabelled samples of the fold's pretext role (a cross-dataset protocol: the source
+    #: dataset, plus a share of the target's training subjects); empty otherwise
+    unlabelled: list = field(default_factory=list)
+
+    def stage(self, name: str, identity: Any, compute: Callable[[], Any], *, version: int = 1) -> Any:
         """The result of ``compute()`` for ``identity``, computed once and filed in the store's
-        shared ``stages/`` folder (a pretext model, a pre-trained 2D network, a codebook). The
-        value is what :func:`pack` accepts: networks from ``get_model``, tensors, arrays, plain
-        values, and dicts or lists of them."""
-        key = fingerprint({"stage": name, "identity": identity})
-        folder = self.store.root / "stages"
-        path = folder / f"{name}-{key[:16]}.pt"
-        digest_path = path.with_suffix(".sha256")
-        with _flock(folder / f"{name}-{key[:16]}.lock"):
-            if path.is_file() and digest_path.is_file():
-                try:
-                    if sha256_file(path) != digest_path.read_text().strip():
-                        raise ValueError("checksum mismatch")
-                    value = unpack(torch.load(path, map_location="cpu", weights_only=True))
-                    self.inputs[f"stage:{name}"] = key
-                    return value
-                except Exception as exc:  # noqa: BLE001 - damaged: recompute
-                    import warnings
-
-                    from .store import DamagedEntryWarning
-
-                    warnings.warn(f"experiment store: {path} is damaged ({type(exc).__name__}: {exc}); "
-                                  "recomputing it", DamagedEntryWarning, stacklevel=2)
-            value = compute()
-            atomic_write(path, lambda fh: torch.save(pack(value), fh))
-            atomic_write(digest_path, lambda fh: fh.write(sha256_file(path).encode()))
-            self.inputs[f"stage:{name}"] = key
-            return value
+        shared ``stages/`` folder (:meth:`Store.stage`: locked, checksummed, identity recorded):
+        a pretext model, a pre-trained 2D network, a codebook, shared by every configuration
+        that asks with the same identity. The key is the stage's ``name``, its code ``version``
+        and ``identity`` only -- pass exactly what the stage's result depends on. The value is
+        what :func:`pack` accepts: networks from ``get_model``, tensors, arrays, plain values,
+        and dicts or lists of them."""
+        value, key = self.store.stage(name, identity, compute, version=version,
+                                      save=lambda v, fh: torch.save(pack(v), fh),
+                                      load=lambda p: unpack(torch.load(p, map_location="cpu", weights_only=True)))
+        self.inputs[f"stage:{name}"] = key
+        return value
 
 
 def pack(obj: Any) -> Any:
@@ -155,11 +141,13 @@ class Recipe:
 
     #: short name used in store folder names and tables
     name: ClassVar[str] = "recipe"
+    #: bump when what the recipe computes changes (part of its store key, with STORE_VERSION)
+    version: ClassVar[int] = 1
 
     def identity(self) -> dict[str, Any]:
-        """What identifies this recipe in the store (its class and every field)."""
+        """What identifies this recipe in the store (its class, code version and every field)."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
-        return {"recipe": f"{type(self).__module__}.{type(self).__qualname__}", **fields}
+        return {"recipe": f"{type(self).__module__}.{type(self).__qualname__}", "version": self.version, **fields}
 
     def label(self) -> str:
         """A readable name of this configuration (store folder prefix)."""

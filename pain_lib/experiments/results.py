@@ -23,7 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["CVResult", "compare", "compare_rows", "compare_pairs", "Comparison", "BOOTSTRAP_DRAWS", "BAND_LEVEL"]
+__all__ = ["METRIC_LABELS", "CVResult", "compare", "compare_rows", "compare_pairs", "Comparison", "BOOTSTRAP_DRAWS", "BAND_LEVEL"]
+
+#: metric -> the label the papers' tables use
+METRIC_LABELS = {"auc": "AUC", "mse": "MSE", "mae": "MAE", "pcc": "PCC", "accuracy": "accuracy"}
 
 #: bootstrap replicates of a noise band, and its coverage
 BOOTSTRAP_DRAWS = 200
@@ -124,6 +127,24 @@ class CVResult:
             warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanquantile(reps, a, axis=0), np.nanquantile(reps, 1 - a, axis=0)
         return {m: (float(lo[i]), float(hi[i])) for i, m in enumerate(metrics)}
+
+    def row(self, metric: str, *, band: bool = True) -> dict[str, Any]:
+        """One table row of ``metric``: ``metric`` (the papers' label), ``value`` (mean over folds),
+        ``std`` (over folds), ``lo, hi`` (:meth:`bootstrap` band; NaN without ``band``), ``n``
+        (folds) and the mean ``train_s``, ``test_s``, ``epochs`` of the folds."""
+        return self.rows([metric], bands=band)[0]
+
+    def rows(self, metrics: Sequence[str] | None = None, *, bands: bool = True) -> list[dict[str, Any]]:
+        """:meth:`row` of every metric (one bootstrap for all of them)."""
+        metrics = list(metrics or self.metric_names)
+        band = self.bootstrap(metrics) if bands else {}
+        timing = {c: float(self.folds[c].mean()) for c in ("train_s", "test_s", "epochs") if c in self.folds}
+        out = []
+        for m, (mean, std) in self.summary(metrics).items():
+            lo, hi = band.get(m, (np.nan, np.nan))
+            out.append({"metric": METRIC_LABELS.get(m, m), "value": mean, "std": std, "lo": lo, "hi": hi,
+                        "n": len(self.folds), **timing})
+        return out
 
     def subset(self, samples: Sequence[int]) -> CVResult:
         """The same result restricted to the output rows of the given samples (dataset indices),

@@ -10,8 +10,11 @@ Layout (``<store>`` is :func:`pain_lib.paths.experiments_dir` for notebooks)::
         <fold>.npz                      the fold's predictions (arrays)
         <fold>.pt                       the fitted model(s) of the fold
         <fold>.ckpt                     training in progress (per-epoch resume), removed at the end
-        stage-<name>-<key16>.pt         a cached sub-computation (pretext, pre-training, codebook)
         <fold>.lock                     held while a process computes the fold
+    <store>/stages/<name>-<key16>.pt    a sub-computation shared by configurations (a pretext, a
+                                        pre-training, a codebook: :meth:`Store.stage`), with
+        <name>-<key16>.sha256           its checksum, and
+        <name>-<key16>.json             the identity its key was computed from (for people)
 
 A fold is complete when its record exists and every file it lists has the recorded checksum.
 A damaged or truncated entry (unreadable record, checksum mismatch, a ``.npz`` or ``.pt`` that
@@ -33,10 +36,11 @@ from typing import Any
 from ..fingerprint import fingerprint
 from ..io import atomic_write, atomic_write_json, sha256_bytes, sha256_file
 
-__all__ = ["STORE_VERSION", "Store", "Entry", "DamagedEntryWarning", "experiment_key"]
+__all__ = ["STORE_VERSION", "Store", "Entry", "DamagedEntryWarning", "experiment_key", "stage_key"]
 
-#: part of every store key; bump when training or evaluation changes meaning
-STORE_VERSION = 5
+#: part of every store key; bump when the engine's training or evaluation changes meaning
+#: (a recipe's or a stage's own code changes bump its ``version``, which is part of its key)
+STORE_VERSION = 6
 
 
 class DamagedEntryWarning(UserWarning):
@@ -47,6 +51,11 @@ def experiment_key(**parts: Any) -> str:
     """The store key of a configuration: :func:`~pain_lib.fingerprint.fingerprint` of ``parts``
     and :data:`STORE_VERSION` (keyword names are part of the key)."""
     return fingerprint({"store_version": STORE_VERSION, **parts})
+
+
+def stage_key(name: str, identity: Any, version: int = 1) -> str:
+    """The key of a stage: its name, its code ``version`` and the identity it was asked with."""
+    return fingerprint({"store_version": STORE_VERSION, "stage": name, "version": int(version), "identity": identity})
 
 
 def _record_checksum(record: dict) -> str:
@@ -147,10 +156,6 @@ class Entry:
         for suffix in (".json", ".npz", ".pt", ".ckpt"):
             (self.path / f"{fold}{suffix}").unlink(missing_ok=True)
 
-    # ------------------------------------------------------------------ stages
-    def stage_path(self, name: str, key: str) -> Path:
-        return self.path / f"stage-{name}-{key[:16]}.pt"
-
 
 class Store:
     """``Store(root)``: :meth:`entry` gives the folder of a configuration; ``Store(None)``
@@ -171,5 +176,48 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return Entry(path, key)
 
+    def stage(self, name: str, identity: Any, compute: Callable[[], Any], *, version: int = 1,
+              save: Callable[[Any, Any], None] | None = None, load: Callable[[Path], Any] | None = None) -> tuple[Any, str]:
+        """``(value, key)``: the result of ``compute()`` for ``identity``, computed once (under a
+        cross-process lock) and filed in ``<root>/stages/`` with its checksum and identity; read
+        back (checksum verified) by every later call with the same name, identity and
+        ``version``. A damaged file is named in a warning and recomputed. ``save(value, fh)`` /
+        ``load(path)`` default to :func:`torch.save` / :func:`torch.load` (``weights_only``) of
+        plain values, tensors and arrays (the recipe layer passes its own for networks)."""
+        import torch
+
+        key = stage_key(name, identity, version)
+        folder = self.root / "stages"
+        stem = folder / f"{name}-{key[:16]}"
+        path, digest_path = stem.with_suffix(".pt"), stem.with_suffix(".sha256")
+        save = save or (lambda value, fh: torch.save(value, fh))
+        load = load or (lambda p: torch.load(p, map_location="cpu", weights_only=True))
+        with _flock(stem.with_suffix(".lock")):
+            if path.is_file() and digest_path.is_file():
+                try:
+                    if sha256_file(path) != digest_path.read_text().strip():
+                        raise ValueError("checksum mismatch")
+                    return load(path), key
+                except Exception as exc:  # noqa: BLE001 - damaged: recompute
+                    warnings.warn(f"experiment store: {path} is damaged ({type(exc).__name__}: {exc}); "
+                                  "recomputing it", DamagedEntryWarning, stacklevel=2)
+            value = compute()
+            atomic_write(path, lambda fh: save(value, fh))
+            atomic_write(digest_path, lambda fh: fh.write(sha256_file(path).encode()))
+            atomic_write_json(stem.with_suffix(".json"), {"stage": name, "version": int(version), "key": key,
+                                                          "identity": _plain(identity)})
+            return value, key
+
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` as JSON for people: plain values kept, anything else by its fingerprint."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and len(obj) <= 32:
+        return [_plain(v) for v in obj]
+    return {"fingerprint": fingerprint(obj)}

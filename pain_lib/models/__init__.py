@@ -16,6 +16,7 @@ Res3D/SCN that the SCN paper's knowledge transfer pairs them with.
 """
 
 from . import resnet2d as _resnet2d  # noqa: F401  (registers the 2D bottleneck ResNet)
+from . import temporal_pooling as _temporal_pooling  # noqa: F401  (registers image_sequence)
 from . import zoo as _zoo  # noqa: F401  (registers the 3D builders)
 from .analysis import (
     analytic_parameter_count,
@@ -55,10 +56,15 @@ from .registry import (
     model_family,
     register_model,
 )
+from .temporal_pooling import POOLINGS, ImageSequenceNet, TemporalAttention, make_pooling
 from .video_net import HEADS, Head, HeadedNet, Stage, Stem, VideoNet, conv_stem, init_weights
 from .zoo import BOTTLENECK_LAYERS, DEPTH_ALIASES, SCN_TEMPORAL_DEPTHS, bottleneck_plan
 
 __all__ = [
+    "POOLINGS",
+    "ImageSequenceNet",
+    "TemporalAttention",
+    "make_pooling",
     "get_model",
     "list_models",
     "model_args",

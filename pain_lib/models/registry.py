@@ -60,8 +60,9 @@ IMAGE_COMMON_ARGS: dict[str, str] = {
     "in_channels": "input channels (default 3); the first conv's weights are adapted from RGB",
 }
 
-#: the families and their common keyword arguments
-FAMILIES: dict[str, dict[str, str]] = {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS}
+#: the families and their common keyword arguments (``image-sequence``: a 2D backbone over a
+#: sequence of images, pooled over time -- :mod:`pain_lib.models.temporal_pooling`)
+FAMILIES: dict[str, dict[str, str]] = {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}}
 
 
 def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | None = None, family: str = "video"):

@@ -6,7 +6,8 @@
   do (Table 1's SCN-101 98.53 % and Res3D-101 91.05 % are Table 6's "with transfer" values);
 * grids: the sweep values are read from the transcribed tables themselves
   (``paper_tables/scn.csv``), so the rows this library computes carry exactly the paper's labels;
-  profiles cut the sweeps (``Profile.sweep_keep``) and pick their depth (``Profile.sweep_depth``);
+  profiles cut the sweeps (``Profile.sweep_keep``); the sweeps' network size is derived from the
+  profile's width (:func:`profile_sweep_depth`: the paper's 101 at paper width, else 26);
 * helpers: Table 3 from the built networks, Table 9's timings and parameter-count readings, the
   sequences of Figures 9 and 10.
 """
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...experiments import ClipRecipe, ClipSetup
+from ...experiments import ClipRecipe, ClipSetup, FramePSPI, Target
 from ...report import paper_table
 from .transfer import TransferClipRecipe, TransferSetup
 
@@ -32,6 +33,8 @@ __all__ = [
     "clip_setup",
     "recipe",
     "sweep_depth",
+    "profile_sweep_depth",
+    "speed_classes",
     "model_label",
     "depth_label",
     "paper_depths",
@@ -79,20 +82,32 @@ def clip_setup(run: Any, **overrides: Any) -> ClipSetup:
 
 
 def recipe(run: Any, model: str, cfg: Mapping[str, Any] | None = None, *, transfer: bool = True,
-           setup: ClipSetup | None = None, task: str = "pspi", n_classes: int = 1) -> ClipRecipe:
+           setup: ClipSetup | None = None, target: Target | None = None) -> ClipRecipe:
     """The recipe of one table cell: ``model`` at the profile's width (``cfg`` overrides), the
-    profile's clip setup, and -- with ``transfer`` -- the knowledge transfer's initial weights."""
+    profile's clip setup, the ``target`` (default frame PSPI; e.g. ``ClassPair(4, 0)`` on BioVid),
+    and -- with ``transfer`` -- the knowledge transfer's initial weights."""
     cfg = {"base_width": run.profile.base_width, **dict(cfg or {})}
-    common = {"model": model, "cfg": cfg, "setup": setup or clip_setup(run), "task": task, "n_classes": n_classes}
+    common = {"model": model, "cfg": cfg, "setup": setup or clip_setup(run), "target": target or FramePSPI()}
     if transfer:
         return TransferClipRecipe(**common, transfer=TransferSetup.from_profile(run.profile))
     return ClipRecipe(**common)
 
 
-def sweep_depth(run: Any, network_size: int = 0) -> int:
+#: the paper's network size of the sweeps after Table 1, and the smallest size of Table 1
+PAPER_SWEEP_DEPTH, SMALL_SWEEP_DEPTH = 101, 26
+
+
+def profile_sweep_depth(profile: Any) -> int:
+    """The sweeps' network size at a profile: the paper's 101 where the profile trains
+    paper-width networks (``base_width`` >= 64), else 26 (the smallest size of Table 1, which the
+    narrower CPU and GPU profiles can train in their budget)."""
+    return PAPER_SWEEP_DEPTH if profile.base_width >= 64 else SMALL_SWEEP_DEPTH
+
+
+def sweep_depth(run: Any, network_size: int | None = 0) -> int:
     """The network size of the sweeps after Table 1: the notebook's ``network_size`` when set,
-    else the profile's (the paper: 101)."""
-    return int(network_size) if network_size else int(run.profile.sweep_depth)
+    else the profile's (:func:`profile_sweep_depth`)."""
+    return int(network_size) if network_size else profile_sweep_depth(run.profile)
 
 
 def model_label(name: str) -> str:
@@ -227,22 +242,36 @@ def timing_rows(scratch: Mapping[int, Any], transfer: Mapping[int, Any], *, labe
     return pd.DataFrame(rows)
 
 
-def pick_by_speed(samples: Sequence[Any]) -> dict[str, Any]:
-    """One sequence per expression speed with the most pain (simulator ground truth); without
-    that truth (real data), sequences ranked by their largest frame-to-frame PSPI change."""
+def speed_classes(samples: Sequence[Any], *, window: int = 5) -> list[str | None]:
+    """Each sequence's speed of facial change, from its frame PSPI labels only (a real copy of
+    UNBC has no other record of it): the largest PSPI rise over ``window`` frames, relative to
+    the sequence's peak, split into tertiles over the sequences with pain (peak PSPI >= 1):
+    ``slow``, ``medium``, ``sudden``; ``None`` for a sequence without pain."""
     from ...data.labels import frame_pspi
 
-    def peak(s):
-        return float(frame_pspi(s).max())
-
-    truth_speed: dict[str, list] = {}
+    rate = []
     for s in samples:
-        truth = s.meta.get("truth")
-        speed = truth.get("speed") if truth is not None and hasattr(truth, "get") else None
+        p = frame_pspi(s)
+        peak = float(p.max(initial=0))
+        if peak < 1 or len(p) <= 1:
+            rate.append(np.nan)
+            continue
+        w = min(window, len(p) - 1)
+        rate.append(float((p[w:] - p[:-w]).max(initial=0)) / peak)
+    rate = np.asarray(rate)
+    ok = np.isfinite(rate)
+    if not ok.any():
+        return [None] * len(samples)
+    lo, hi = np.quantile(rate[ok], [1 / 3, 2 / 3])
+    return [None if not np.isfinite(r) else SPEEDS[int(r > lo) + int(r > hi)] for r in rate]
+
+
+def pick_by_speed(samples: Sequence[Any]) -> dict[str, Any]:
+    """One sequence per speed class (:func:`speed_classes`): the one with the most pain."""
+    from ...data.labels import frame_pspi
+
+    by_speed: dict[str, list] = {}
+    for s, speed in zip(samples, speed_classes(samples)):
         if speed is not None:
-            truth_speed.setdefault(str(speed), []).append(s)
-    if truth_speed:
-        return {sp: max(truth_speed[sp], key=peak) for sp in SPEEDS if sp in truth_speed}
-    ranked = sorted(samples, key=lambda s: float(np.abs(np.diff(frame_pspi(s))).max(initial=0)))
-    picks = [ranked[0], ranked[len(ranked) // 2], ranked[-1]] if len(ranked) >= 3 else ranked
-    return dict(zip(SPEEDS, picks))
+            by_speed.setdefault(speed, []).append(s)
+    return {sp: max(by_speed[sp], key=lambda s: float(frame_pspi(s).max())) for sp in SPEEDS if sp in by_speed}

@@ -55,8 +55,15 @@ from ...experiments import (
     fingerprint,
     to_memory_format,
 )
+from ...experiments.pretrain import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    face_images,
+    pretrain_2d_identity,
+    pretrained_backbone,
+)
 from ...models import get_model
-from ...train import fit, make_loader, make_sgd, predict
+from ...train import fit, make_sgd
 
 __all__ = [
     "TransferSetup",
@@ -72,9 +79,6 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
 ]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class TransferPairSampler(Sampler):
@@ -254,101 +258,6 @@ class TransferBatches:
             yield c.bank.gather(glob[a[sl]][:, pick]), c.bank.gather(glob[b[sl]]), y[sl]
 
 
-def _as_image_tensor(images: Any, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
-    if x.dim() != 4:
-        raise ValueError(f"images must be (N, 3, H, W) float or (N, H, W, 3) uint8, got shape {tuple(x.shape)}")
-    if x.dtype == torch.uint8:
-        if x.shape[-1] != 3:
-            raise ValueError(f"uint8 images must be (N, H, W, 3), got shape {tuple(x.shape)}")
-        x = x.permute(0, 3, 1, 2).float() / 255.0
-        x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-    return x.float()
-
-
-def pretrain_2d_identity(
-    backbone: nn.Module,
-    images: Any,
-    identities: Sequence[Hashable],
-    *,
-    epochs: int = 5,
-    batch_size: int = 32,
-    lr: float = 0.01,
-    val_fraction: float = 0.2,
-    device: str | torch.device = "auto",
-    seed: int = 0,
-    amp: bool = False,
-    progress: bool = True,
-    dataset: str = "synthetic faces",
-    mean: Sequence[float] = IMAGENET_MEAN,
-    std: Sequence[float] = IMAGENET_STD,
-) -> dict[str, Any]:
-    """Train ``backbone`` in place on face-identity classification — the honest analogue of the
-    paper's CASIA-WebFace pre-training (subject = identity on the synthetic faces).
-
-    Args:
-        backbone: a 2D feature extractor with ``num_features`` (e.g. :func:`comparable_2d`).
-        images: ``(N, 3, H, W)`` float tensor/array already normalised like the clips, or
-            ``(N, H, W, 3)`` uint8 RGB (then scaled to [0, 1] and normalised with ``mean``/``std``).
-        identities: one identity per image (any hashable, e.g. subject ids).
-        epochs, batch_size, lr: SGD (momentum 0.9, weight decay 1e-4) settings.
-        val_fraction: images held out to measure identity accuracy (0 = none).
-        device, seed, amp, progress: as :func:`pain_lib.train.fit`.
-        dataset: name recorded in the provenance.
-
-    Returns the provenance dict (source, dataset, counts, epochs, final loss, held-out accuracy
-    and chance level).
-    """
-    from ...config import resolve_device
-
-    x = _as_image_tensor(images, mean, std)
-    ids = list(identities)
-    if len(ids) != x.shape[0]:
-        raise ValueError(f"{x.shape[0]} images but {len(ids)} identities")
-    classes, y = np.unique(np.array([str(i) for i in ids], dtype=object), return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError("identity pre-training needs at least two identities")
-    y = torch.as_tensor(y, dtype=torch.long)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(y))
-    n_val = int(round(val_fraction * len(y)))
-    val_idx, tr_idx = perm[:n_val], perm[n_val:]
-    dev = resolve_device(device) if isinstance(device, str) else device
-    torch.manual_seed(seed)
-    for p in backbone.parameters():
-        p.requires_grad_(True)
-    clf = nn.Sequential(backbone, nn.Linear(backbone.num_features, len(classes)))
-    tr = torch.utils.data.TensorDataset(x[tr_idx], y[tr_idx])
-    history = fit(
-        clf,
-        make_loader(tr, batch_size=batch_size, shuffle=True, seed=seed, drop_last=len(tr) > batch_size),
-        loss_fn=nn.CrossEntropyLoss(),
-        optimizer=make_sgd(clf, lr=lr),
-        epochs=epochs,
-        device=dev,
-        amp=amp,
-        progress=progress,
-    )
-    prov: dict[str, Any] = {
-        "source": "face-identity-pretraining",
-        "analogue_of": "CASIA-WebFace identity pre-training (SCN paper Sec. 4.3)",
-        "dataset": dataset,
-        "num_images": int(len(y)),
-        "num_identities": int(len(classes)),
-        "epochs": int(epochs),
-        "final_train_loss": float(history["train_loss"].iloc[-1]),
-        "chance_accuracy": 1.0 / len(classes),
-        "seed": seed,
-    }
-    if n_val:
-        va = torch.utils.data.TensorDataset(x[val_idx], y[val_idx])
-        scores = predict(clf, make_loader(va, batch_size=batch_size), device=dev)
-        prov["val_accuracy"] = float((scores.argmax(1) == y[val_idx].numpy()).mean())
-        prov["num_val_images"] = int(n_val)
-    backbone.cpu()
-    return prov
-
-
 # --------------------------------------------------------------------------- the stages
 def comparable_2d(model: str, cfg: Mapping[str, Any], *, sweep_depth: int = 26) -> dict[str, Any]:
     """Builder arguments of the 2D network "similar" to the 3D ``model``: the 2D bottleneck
@@ -357,21 +266,10 @@ def comparable_2d(model: str, cfg: Mapping[str, Any], *, sweep_depth: int = 26) 
     return {"depth": depth, "base_width": int(cfg.get("base_width", 64))}
 
 
-def face_images(clips: ClipBatches, *, every: int = 4) -> tuple[torch.Tensor, list[str]]:
-    """Face crops ``(N, S, S, 3)`` uint8 of every ``every``-th frame of the samples of ``clips``,
-    and their subjects (the identities of the 2D pre-training)."""
-    frames, ids = [], []
-    for s, off, n in zip(clips.samples, clips.offsets, clips.lengths):
-        idx = torch.arange(int(off), int(off + n), every)
-        frames.append(clips.bank.frames[idx.to(clips.bank.device)].cpu())
-        ids += [s.subject] * len(idx)
-    return torch.cat(frames), ids
-
-
 @dataclass(frozen=True)
 class TransferSetup:
-    """The knowledge transfer's schedule (defaults: the profile's ``transfer_epochs`` and
-    ``identity_epochs``)."""
+    """The knowledge transfer's schedule (defaults: the profile's ``pretext_epochs`` and
+    ``identity_epochs``; the sweep depth of :func:`pain_lib.papers.scn.profile_sweep_depth`)."""
 
     #: epochs of the same/different pretext
     epochs: int = 1
@@ -384,8 +282,10 @@ class TransferSetup:
 
     @classmethod
     def from_profile(cls, profile: Any, **overrides: Any) -> TransferSetup:
-        return cls(**{"epochs": profile.transfer_epochs, "identity_epochs": profile.identity_epochs,
-                      "sweep_depth": profile.sweep_depth, **overrides})
+        from . import profile_sweep_depth
+
+        return cls(**{"epochs": profile.pretext_epochs, "identity_epochs": profile.identity_epochs,
+                      "sweep_depth": profile_sweep_depth(profile), **overrides})
 
 
 def transfer_pretext(net: nn.Module, backbone: nn.Module, clips: ClipBatches, *, epochs: int, lr: float,
@@ -421,26 +321,25 @@ class TransferClipRecipe(ClipRecipe):
 
     def backbone(self, samples: Sequence[Sample], ctx: FitContext, clips: ClipBatches) -> tuple[nn.Module, dict]:
         """The frozen 2D network: ImageNet weights from the local cache (paper-width ResNets only),
-        else face-identity pre-training on ``samples``' subjects (a store stage)."""
-        arch = {**comparable_2d(self.model, self.cfg, sweep_depth=self.transfer.sweep_depth), "head": "none"}
-        net = get_model("resnet2d", **arch, weights="auto")
-        if net.weights_provenance["source"] != "random-init":
-            return net, {**net.weights_provenance,
-                         "note": "ImageNet weights stand in for the paper's CASIA-WebFace face model"}
+        else the engine's face-identity pre-training on ``samples``' subjects (a store stage;
+        :func:`pain_lib.experiments.pretrain.pretrained_backbone`)."""
+        arch = comparable_2d(self.model, self.cfg, sweep_depth=self.transfer.sweep_depth)
+        return pretrained_backbone("resnet2d", arch, samples, ctx, images=lambda: face_images(clips),
+                                   epochs=self.transfer.identity_epochs, batch_size=max(32, self.setup.batch_size),
+                                   amp=self.setup.amp, inputs={"size": self.setup.size, "crop": self.setup.crop},
+                                   analogue_of="CASIA-WebFace identity pre-training (SCN paper Sec. 4.3)")
 
-        def pretrain() -> dict:
-            torch.manual_seed(ctx.seed)
-            model = get_model("resnet2d", **arch)
-            images, ids = face_images(clips)
-            prov = pretrain_2d_identity(model, images, ids, epochs=self.transfer.identity_epochs,
-                                        batch_size=max(32, self.setup.batch_size), device=ctx.device, seed=ctx.seed,
-                                        amp=self.setup.amp, progress=False, dataset="training-fold faces")
-            return {"model": model, "provenance": prov}
-
-        stage = ctx.stage("face-identity", {"arch": arch, "size": self.setup.size, "crop": self.setup.crop,
-                                            "epochs": self.transfer.identity_epochs, "samples": list(samples),
-                                            "seed": ctx.seed}, pretrain)
-        return stage["model"], stage["provenance"]
+    def pretext_identity(self, samples: Sequence[Sample], ctx: FitContext, backbone: nn.Module) -> dict[str, Any]:
+        """What the pretext's result depends on -- and nothing of the fine-tuning: the 3D network,
+        the clips it sees (geometry, sampler, clips per sample, batch), its schedule, the fold's
+        samples, the seed and the frozen 2D network's weights."""
+        st = self.setup
+        clips = {"clip_len": st.clip_len, "size": st.size, "stride": st.stride, "crop": st.crop,
+                 "sampler": st.sampler, "clips_per_sample": st.clips_per_sample, "batch_size": st.batch_size,
+                 "lr": st.lr, "amp": st.amp}
+        return {"model": self.model, "cfg": filled_cfg(self.model, self.cfg), "clips": clips,
+                "epochs": self.transfer.epochs, "num_frames": self.transfer.num_frames, "samples": list(samples),
+                "seed": ctx.seed, "backbone": fingerprint(backbone.state_dict())}
 
     def initial_state(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> tuple[dict, dict]:
         clips = clip_batches(samples, self.setup, train=True, device=ctx.device, cache_dir=ctx.cache_dir,
@@ -458,10 +357,7 @@ class TransferClipRecipe(ClipRecipe):
             return {"model": net, "seconds": time.perf_counter() - t0, "final_loss": float(hist["train_loss"].iloc[-1]),
                     "pair_accuracy": float(hist.attrs["pair_accuracy"])}
 
-        ident = {"model": self.model, "cfg": filled_cfg(self.model, self.cfg), "setup": self.setup,
-                 "transfer": self.transfer, "samples": list(samples), "seed": ctx.seed,
-                 "backbone": fingerprint(backbone.state_dict())}
-        stage = ctx.stage("transfer-pretext", ident, pretext)
+        stage = ctx.stage("transfer-pretext", self.pretext_identity(samples, ctx, backbone), pretext)
         info = {"pretext_s": stage["seconds"], "pretext_final_loss": stage["final_loss"],
                 "pretext_pair_accuracy": stage["pair_accuracy"],
                 "identity_val_accuracy": float(prov.get("val_accuracy", float("nan"))),

@@ -1,0 +1,212 @@
+"""The image recipe: any registered 2D backbone on a named, cached representation of each video.
+
+::
+
+    setup = ImageSetup.from_profile(run.profile)
+    rep = Representation("ahdi", {"patch_size": 9}, size=run.profile.image_size)
+    recipe = ImageRecipe("resnet2d", {"depth": 26, "base_width": 8}, rep, setup,
+                         target=SequenceLabel("max_pspi"))                    # one image per video
+    recipe = ImageRecipe("resnet2d", cfg, Representation("mdv", {"window": 16, "stride": 8}), setup,
+                         pooling="attention")                                  # a sequence of images
+    recipe = ImageRecipe("resnet2d", cfg, Representation("frames", {"k": 8}), setup)   # frames
+    res = cross_validate(recipe, recipe.select(samples), cv="group-kfold:3", store=run.experiment_dir)
+
+What a representation gives per sample decides the shape of the experiment:
+
+* one image ``(C, S, S)``: the backbone sees it (the ``ahdi`` paper's SDI / AHDI / mean / flow
+  rows, the ``ssd`` paper's SSD maps);
+* a sequence ``(K, C, S, S)`` with ``pooling`` (``average``, ``max``, ``rank``, ``lstm``,
+  ``attention``): the registered ``image_sequence`` set model -- the backbone on every image,
+  pooled over time, then the head (the ``ahdi`` paper's MDV with temporal pooling);
+* a sequence without ``pooling``: every image is a training example labelled with its video's
+  target, and a video's prediction is the mean of its images' outputs (the raw-frame rows).
+
+Images are standardised per channel with the training fold's statistics (kept with the fitted
+model). The representation is computed once per dataset and parameters
+(:func:`~pain_lib.experiments.representations.representation_tensor`); the fold's record names
+the cached values it read (``inputs``). Training: SGD (momentum 0.9, weight decay 1e-4), the
+learning rate / 10 every ``lr_step`` epochs; early stopping on held-out training subjects with
+``patience`` > 0; a single regression target trains on standardised values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import Profile
+from ..data.base import Sample
+from ..models import get_model
+from ..train import evaluate_loss, fit, make_loader, make_sgd, make_step, make_step_lr, predict
+from .clips import validation_split
+from .recipe import FitContext, Fitted, Recipe, filled_cfg
+from .representations import Representation, representation_tensor
+from .targets import SequenceLabel, Target
+
+__all__ = ["ImageSetup", "ImageRecipe"]
+
+
+@dataclass(frozen=True)
+class ImageSetup:
+    """Training schedule of an image experiment (defaults: the profile's fields of the same name)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    amp: bool
+    lr_step: int = 10
+    patience: int = 0
+    val_subjects: int = 0
+
+    @classmethod
+    def from_profile(cls, profile: Profile, **overrides: Any) -> ImageSetup:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{**{f: getattr(profile, f) for f in names if hasattr(profile, f)}, **overrides})
+
+    def replace(self, **changes: Any) -> ImageSetup:
+        return dataclasses.replace(self, **changes)
+
+
+def _first_output(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return model(x).reshape(len(x), -1)[:, 0]
+
+
+_regression_step = make_step(forward=_first_output)
+_classification_step = make_step()
+
+
+@dataclass(frozen=True)
+class ImageRecipe(Recipe):
+    """A registered 2D ``model`` (builder arguments ``cfg``) on ``representation`` of each video,
+    predicting ``target`` (see the module docstring)."""
+
+    model: str
+    cfg: Mapping[str, Any] = field(default_factory=dict)
+    representation: Representation | None = None
+    setup: ImageSetup | None = None
+    target: Target = SequenceLabel("max_pspi")
+    #: temporal pooling of a sequence of images (``None``: each image is a training example)
+    pooling: str | None = None
+
+    name = "image"
+
+    def __post_init__(self) -> None:
+        if self.representation is None or self.setup is None:
+            raise TypeError("ImageRecipe needs representation=Representation(...) and "
+                            "setup=ImageSetup.from_profile(run.profile)")
+        if not isinstance(self.target, Target) or self.target.level != "sample":
+            raise ValueError(f"an image recipe predicts one value per video: give a sample target, got {self.target!r}")
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["cfg"] = filled_cfg(self.model, self.cfg)
+        return ident
+
+    def label(self) -> str:
+        return f"{self.model}-{self.representation.name}" + (f"-{self.pooling}" if self.pooling else "")
+
+    def select(self, samples: Sequence[Sample]) -> list[Sample]:
+        return self.target.select(samples)
+
+    def prepare(self, samples: Sequence[Sample], cache_dir=None) -> None:
+        representation_tensor(samples, self.representation, cache_dir=cache_dir)
+
+    # ------------------------------------------------------------------ parts
+    def build(self, sequence: bool) -> nn.Module:
+        head = self.target.head()
+        if sequence and self.pooling:
+            return get_model("image_sequence", backbone=self.model, backbone_cfg=dict(self.cfg), pooling=self.pooling,
+                             **head)
+        return get_model(self.model, **dict(self.cfg), **head)
+
+    def _inputs(self, samples: Sequence[Sample], ctx: FitContext) -> torch.Tensor:
+        x, digests = representation_tensor(samples, self.representation, cache_dir=ctx.cache_dir,
+                                           progress=ctx.progress)
+        ctx.inputs.update({f"{self.representation.name}:{k}": v for k, v in digests.items()})
+        return x
+
+    def _items(self, x: torch.Tensor, values: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Training / evaluation items: ``(inputs, targets, sample of each item)``; sequences
+        without pooling become one item per image."""
+        y = torch.as_tensor(values)
+        if x.dim() == 5 and not self.pooling:
+            k = x.shape[1]
+            return x.flatten(0, 1), y.repeat_interleave(k), np.repeat(np.arange(len(x)), k)
+        return x, y, np.arange(len(x))
+
+    @staticmethod
+    def _norm(x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        shape = (1, 1, -1, 1, 1) if x.dim() == 5 else (1, -1, 1, 1)
+        return (x - stats[0].view(shape)) / stats[1].view(shape)
+
+    def initial_state(self, samples: Sequence[Sample], ctx: FitContext) -> tuple[dict | None, dict[str, Any]]:
+        """Weights to start from (every tensor but the head's is loaded; ``None``: the builder's
+        initialisation) and facts about them for the fold's record -- e.g. a pretext stage on
+        ``ctx.unlabelled`` (override in a subclass)."""
+        return None, {}
+
+    # ------------------------------------------------------------------ the contract
+    def fit(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> Fitted:
+        setup = self.setup
+        x = self._inputs(samples, ctx)
+        values = self.target.values(samples)
+        tr, va = validation_split(samples, setup.val_subjects if setup.patience else 0, ctx.seed)
+        chan = x[tr].transpose(0, -3).reshape(x.shape[-3], -1)
+        stats = torch.stack([chan.mean(1), chan.std(1).clamp_min(1e-6)])
+        x = self._norm(x, stats)
+        torch.manual_seed(ctx.seed)
+        net = self.build(x.dim() == 5)
+        init, init_info = self.initial_state(samples, ctx)
+        if init is not None:
+            own = net.state_dict()
+            usable = {k: v for k, v in init.items() if k in own and own[k].shape == v.shape and not k.startswith("head.")}
+            net.load_state_dict(usable, strict=False)
+            init_info = {**init_info, "init_tensors": len(usable)}
+        target_stats = self.target.statistics(values[tr])
+        loss = self.target.loss(target_stats)
+        step = _regression_step if self.target.kind == "regression" else _classification_step
+        if target_stats is not None:
+            net.head.set_target_scale(*target_stats)
+        xi, yi, _ = self._items(x[tr], values[tr])
+        loader = make_loader(torch.utils.data.TensorDataset(xi, yi), batch_size=setup.batch_size, shuffle=True,
+                             seed=ctx.seed, drop_last=len(xi) > setup.batch_size)
+        val_fn = None
+        if va:
+            xv, yv, _ = self._items(x[va], values[va])
+            val = make_loader(torch.utils.data.TensorDataset(xv, yv), batch_size=max(setup.batch_size, 32))
+            val_fn = lambda m: evaluate_loss(m, val, loss_fn=loss, device=ctx.device, step_fn=step,  # noqa: E731
+                                             amp=setup.amp)
+        opt = make_sgd(net, lr=setup.lr)
+        history = fit(net, loader, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
+                      epochs=setup.epochs, device=ctx.device, amp=setup.amp, step_fn=step, val_fn=val_fn,
+                      patience=setup.patience, progress=False, checkpoint=ctx.checkpoint)
+        info = {"epochs": int(len(history)), "best_epoch": int(history.attrs.get("best_epoch", len(history))),
+                "final_train_loss": float(history["train_loss"].iloc[-1]), "train_items": int(len(xi)),
+                "val_subjects": len({samples[i].subject for i in va}), **init_info}
+        return Fitted({"net": net.cpu(), "norm": stats}, history, info)
+
+    def predict(self, fitted: Fitted, samples: Sequence[Sample], y: np.ndarray | None,
+                ctx: FitContext) -> dict[str, np.ndarray]:
+        net, stats = fitted.model["net"], fitted.model["norm"]
+        x = self._norm(self._inputs(samples, ctx), stats)
+        values = self.target.values(samples)
+        xi, _, owner = self._items(x, values)
+        out = predict(net, make_loader(torch.utils.data.TensorDataset(xi, torch.zeros(len(xi))),
+                                       batch_size=max(self.setup.batch_size, 32)), ctx.device, amp=self.setup.amp)
+        out = out.reshape(len(out), -1)
+        per_sample = np.stack([out[owner == i].mean(0) for i in range(len(samples))]).astype(np.float32)
+        res: dict[str, np.ndarray] = {"sample": np.arange(len(samples)), "y_true": np.asarray(values)}
+        if self.target.kind == "classification":
+            res["y_score"] = per_sample
+        else:
+            res["y_pred"] = per_sample[:, 0]
+        return res
+
+    def score(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+        return self.target.score(outputs)
