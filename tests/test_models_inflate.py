@@ -87,11 +87,13 @@ def _static_clip(x: torch.Tensor, frames: int) -> torch.Tensor:
     return x.unsqueeze(2).expand(-1, -1, frames, -1, -1).contiguous()
 
 
-#: the SSD paper's Table 3 pairs: (2D name, 2D cfg, 3D name, 3D cfg, frames)
+#: the SSD paper's Table 3 pairs: (2D name, 2D cfg, 3D name, 3D cfg, frames), at the smallest
+#: width both sides allow (a narrow 2D ``width`` = the 3D ``base_width``; GoogLeNet: fixed, 64)
 INFLATION_PAIRS = [
-    ("resnet18", {}, "r3d", {"depth": 18, "stem_pool": True}, 4),
-    ("resnet50", {}, "res3d", {"depth": 50, "stem_pool": True}, 4),
-    ("vgg16", {}, "vgg3d", {"batch_norm": False, "pool_ceil_mode": False, "pool5": True, "head_hidden": ()}, 16),
+    ("resnet18", {"width": 8}, "r3d", {"depth": 18, "base_width": 8, "stem_pool": True}, 4),
+    ("resnet50", {"width": 8}, "res3d", {"depth": 50, "base_width": 8, "stem_pool": True}, 4),
+    ("vgg16", {"width": 8}, "vgg3d",
+     {"base_width": 8, "batch_norm": False, "pool_ceil_mode": False, "pool5": True, "head_hidden": ()}, 16),
     ("googlenet", {}, "inception3d", {"bn_eps": 1e-3, "pool_layout": "torchvision"}, 4),
 ]
 
@@ -148,12 +150,14 @@ def test_inflation_names_eps_and_ceil_mode_misfits():
     with pytest.raises(ValueError, match=r"2D 'trunk.maxpool1' .* does not fit 3D 'stem.3' .*spatial padding \(0, 0\) vs \(1, 1\); "
                                          r"ceil_mode True vs False.*pool_layout='torchvision'"):
         inflate_2d_to_3d(googlenet, get_model("inception3d", bn_eps=1e-3, head="none"))
-    vgg = get_model("vgg16", head="none")
+    vgg = get_model("vgg16", width=8, head="none")
     with pytest.raises(ValueError, match=r"2D 'trunk.features.4' .* does not fit 3D 'stages.conv2.0.pool' "
                                          r".*ceil_mode False vs True.*pool_ceil_mode=False"):
-        inflate_2d_to_3d(vgg, get_model("vgg3d", batch_norm=False, head="none"))
-    with pytest.raises(ValueError, match=r"first 2D layer without a partner: 'trunk.features.30'.*"):
-        inflate_2d_to_3d(vgg, get_model("vgg3d", batch_norm=False, pool_ceil_mode=False, head="none"))
+        inflate_2d_to_3d(vgg, get_model("vgg3d", base_width=8, batch_norm=False, head="none"))
+    with pytest.raises(ValueError, match=r"first 2D layer without a partner: 'trunk.features.30'.*pool5=True"):
+        inflate_2d_to_3d(vgg, get_model("vgg3d", base_width=8, batch_norm=False, pool_ceil_mode=False, head="none"))
+    with pytest.raises(ValueError, match=r"2D 'trunk.features.0' .* does not fit 3D 'stem.0' .*\(8, 3\) vs \(16, 3\)"):
+        inflate_2d_to_3d(vgg, get_model("vgg3d", base_width=16, batch_norm=False, head="none"))
 
 
 def test_inflation_with_the_classifier_gives_the_2d_logits():

@@ -176,10 +176,11 @@ def inflate_2d_to_3d(net2d: nn.Module, net3d: nn.Module, *, head: bool = False) 
                 f"cannot inflate: 2D {_describe(n2, m2)} does not fit 3D {_describe(n3, m3)}: {why}{_hint(why)}"
             )
     if len(l2) != len(l3):
-        more, (n, m, _) = ("2D", l2[len(l3)]) if len(l2) > len(l3) else ("3D", l3[len(l2)])
+        more, (n, m, k) = ("2D", l2[len(l3)]) if len(l2) > len(l3) else ("3D", l3[len(l2)])
+        hint = " (VGG-16's last max-pool: build VGG3D with pool5=True?)" if (more, k) == ("2D", "pool") else ""
         raise ValueError(
             f"cannot inflate: the 2D network has {len(l2)} mapped layers, the 3D one {len(l3)}; "
-            f"first {more} layer without a partner: {_describe(n, m)}"
+            f"first {more} layer without a partner: {_describe(n, m)}{hint}"
         )
     for (_, m2, kind), (_, m3, _) in zip(l2, l3):
         if kind == "pool":
