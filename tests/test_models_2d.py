@@ -20,6 +20,7 @@ from pain_lib.models import (
     count_parameters,
     get_model,
     list_models,
+    min_input_size,
     model_args,
     model_builder,
     model_family,
@@ -36,6 +37,12 @@ IMAGE_MODELS = [
 SIZE = {"inception_v3": 75, "xception": 48}
 #: builder arguments for the tests (ViT at the test's input size)
 CFG = {"vit_b_16": {"image_size": 32}, "resnet2d": {"depth": 26, "base_width": 8}}
+#: the width argument of each family that can be narrowed, and a narrow value for the tests
+WIDTH_ARG = {**{f"resnet{d}": ("width", 8) for d in (18, 34, 50, 101, 152)}, "vgg16": ("width", 8),
+             "efficientnet_b0": ("width_mult", 0.25), "resnet2d": ("base_width", 8)}
+#: the smallest input size (H = W) each model accepts
+MIN_SIZE = {**{f"resnet{d}": 1 for d in (18, 34, 50, 101, 152)}, "vgg16": 32, "googlenet": 15, "inception_v3": 75,
+            "efficientnet_b0": 1, "vit_b_16": 16, "swin_t": 4, "xception": 7, "resnet2d": 1}
 
 
 def _reference(name: str) -> nn.Module:
@@ -79,10 +86,13 @@ def test_image_builder_args(name):
     assert not set(args) & {"head_hidden", "zero_init_residual"}  # video-only arguments
     assert ("base_width" in args) == (name == "resnet2d")
     assert ("image_size" in args) == (name == "vit_b_16")
+    width = {a for a in ("width", "width_mult", "base_width") if a in args}
+    assert width == ({WIDTH_ARG[name][0]} if name in WIDTH_ARG else set())
+    assert args.get("width", 64) == 64 and args.get("width_mult", 1.0) == 1.0  # defaults: torchvision's widths
 
 
 def test_image_model_errors_are_clear():
-    with pytest.raises(TypeError, match="valid arguments: dropout, head, in_channels, num_outputs, weights"):
+    with pytest.raises(TypeError, match="valid arguments: dropout, head, in_channels, num_outputs, weights, width"):
         get_model("resnet18", base_width=8)
     with pytest.raises(ValueError, match="unknown head 'frame'; valid heads: regression, classification, none"):
         get_model("resnet18", head="frame")
@@ -212,3 +222,62 @@ def test_auto_weights_load_from_the_timm_cache(empty_hub):
     x = torch.randn(2, 3, 48, 48)
     with torch.no_grad():
         torch.testing.assert_close(net(x), ref.forward_head(ref.forward_features(x), pre_logits=True))
+
+
+# ---------------------------------------------------------------- input sizes and widths
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_forward_at_the_min_input_size_with_a_narrow_width(name):
+    s = min_input_size(name)
+    assert s == MIN_SIZE[name]
+    cfg = {"image_size": s} if name == "vit_b_16" else dict(CFG.get(name, {}))
+    if name in WIDTH_ARG:
+        cfg[WIDTH_ARG[name][0]] = WIDTH_ARG[name][1]
+    torch.manual_seed(0)
+    model = get_model(name, head="none", **cfg).eval()
+    assert model.model_spec["cfg"] == {"head": "none", **cfg}
+    with torch.no_grad():
+        y = model(torch.randn(1, 3, s, s))
+        assert y.shape == (1, model.num_features) and torch.isfinite(y).all()
+        if s > 1:  # one pixel smaller fails (ViT: any size but its image_size)
+            with pytest.raises((RuntimeError, ValueError, AssertionError)):
+                model(torch.randn(1, 3, s - 1, s - 1))
+
+
+def test_min_input_size_errors():
+    with pytest.raises(ValueError, match="records no minimum input size; models that do: efficientnet_b0"):
+        min_input_size("r3d")
+    with pytest.raises(ValueError, match="registered models"):
+        min_input_size("resnet9000")
+    from pain_lib.models import register_model
+
+    with pytest.raises(ValueError, match="min_size must be a positive int"):
+        register_model(lambda **k: None, name="never_registered", family="image", min_size=0)
+
+
+def test_width_keeps_the_torchvision_layout_and_scales_the_parameters():
+    with torch.device("meta"):
+        ref = torchvision.models.resnet50()
+        full, narrow = get_model("resnet50", width=64, head="none"), get_model("resnet50", width=16, head="none")
+        assert count_parameters(full) == count_parameters(ref) - count_parameters(ref.fc)
+        assert 15 < count_parameters(full) / count_parameters(narrow) < 17  # ~ (64 / 16)²
+        assert narrow.num_features == 4 * 8 * 16
+        names = lambda m: [(n, type(c).__name__) for n, c in m.trunk.named_modules()]  # noqa: E731
+        assert names(narrow) == names(full)
+        vgg, vgg8 = get_model("vgg16", head="none"), get_model("vgg16", width=8, head="none")
+        assert names(vgg8) == names(vgg) and vgg8.num_features == 64 * 8
+        assert 60 < count_parameters(vgg) / count_parameters(vgg8) < 68  # ~ (64 / 8)²
+        eff, eff4 = get_model("efficientnet_b0", head="none"), get_model("efficientnet_b0", width_mult=0.25, head="none")
+        assert names(eff4) == names(eff) and count_parameters(eff4) < count_parameters(eff) / 4
+    assert get_model("resnet18", width=8).model_spec["cfg"] == {"width": 8}
+    for name, arg, value in (("resnet18", "width", 8), ("vgg16", "width", 8), ("efficientnet_b0", "width_mult", 0.5)):
+        with pytest.raises(ValueError, match=rf"{name}: ImageNet weights exist only at full width \({arg}="):
+            get_model(name, weights="imagenet", **{arg: value})
+
+
+def test_narrow_width_with_auto_weights_is_random(empty_hub):
+    path, _ = torchvision_cache_path("resnet18")
+    path.parent.mkdir()
+    torch.save(torchvision.models.resnet18().state_dict(), path)  # full-width weights in the cache
+    assert get_model("resnet18", weights="auto").weights_provenance["source"] == "torchvision-cache"
+    net = get_model("resnet18", weights="auto", width=8)
+    assert net.weights_provenance["source"] == "random-init" and "not for this variant" in net.weights_provenance["note"]

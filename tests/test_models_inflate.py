@@ -87,23 +87,77 @@ def _static_clip(x: torch.Tensor, frames: int) -> torch.Tensor:
     return x.unsqueeze(2).expand(-1, -1, frames, -1, -1).contiguous()
 
 
-@pytest.mark.parametrize("name2d,name3d,depth", [("resnet18", "r3d", 18), ("resnet50", "res3d", 50)])
-def test_static_clip_through_inflated_net_equals_2d_net(name2d, name3d, depth):
+#: the SSD paper's Table 3 pairs: (2D name, 2D cfg, 3D name, 3D cfg, frames), at the smallest
+#: width both sides allow (a narrow 2D ``width`` = the 3D ``base_width``; GoogLeNet: fixed, 64)
+INFLATION_PAIRS = [
+    ("resnet18", {"width": 8}, "r3d", {"depth": 18, "base_width": 8, "stem_pool": True}, 4),
+    ("resnet50", {"width": 8}, "res3d", {"depth": 50, "base_width": 8, "stem_pool": True}, 4),
+    ("vgg16", {"width": 8}, "vgg3d",
+     {"base_width": 8, "batch_norm": False, "pool_ceil_mode": False, "pool5": True, "head_hidden": ()}, 16),
+    ("googlenet", {}, "inception3d", {"bn_eps": 1e-3, "pool_layout": "torchvision"}, 4),
+]
+
+
+@pytest.mark.parametrize("name2d,cfg2d,name3d,cfg3d,frames", INFLATION_PAIRS, ids=[p[0] for p in INFLATION_PAIRS])
+def test_static_clip_through_inflated_net_equals_2d_net(name2d, cfg2d, name3d, cfg3d, frames):
     torch.manual_seed(0)
-    net2d = _randomise_batchnorm(get_model(name2d, head="none")).eval()
-    net3d = get_model(name3d, depth=depth, stem_pool=True, temporal_padding="replicate", head="none").eval()
+    net2d = _randomise_batchnorm(get_model(name2d, head="none", **cfg2d)).eval()
+    net3d = get_model(name3d, temporal_padding="replicate", head="none", **cfg3d).eval()
     assert inflate_2d_to_3d(net2d, net3d) is net3d
     x = torch.randn(2, 3, 32, 32)
-    clip = _static_clip(x, 8)
+    clip = _static_clip(x, frames)
     with torch.no_grad():
-        f2 = net2d(x)
-        f3 = net3d(clip)
-        scale = f2.abs().max()
-        assert f3.shape == f2.shape == (2, net2d.num_features)
-        assert (f3 - f2).abs().max() <= 1e-4 * scale
+        f2 = net2d.forward_features(x)  # (B, C, h, w)
+        f3 = net3d.forward_features(clip)  # (B, C, T', h, w): every time step is the 2D map
+        scale = float(f2.abs().max())
+        assert f3.dim() == 5 and f3.shape[:2] == f2.shape[:2] and f3.shape[3:] == f2.shape[2:]
+        torch.testing.assert_close(f3, f2.unsqueeze(2).expand_as(f3), atol=1e-5 * scale, rtol=1e-4)
+        pooled = net3d(clip)  # global average pool (VGG3D without fc6/fc7)
+        assert pooled.shape == (2, f2.shape[1])
+        torch.testing.assert_close(pooled, f2.mean(dim=(2, 3)), atol=1e-5 * scale, rtol=1e-4)
+        if name2d != "vgg16":  # the 2D pooled features are the global average too (VGG: fc7)
+            torch.testing.assert_close(pooled, net2d(x), atol=1e-5 * scale, rtol=1e-4)
         # zero padding in time (the builders' default) breaks it at the clip's ends
         set_temporal_padding(net3d, "zeros")
-        assert (net3d(clip) - f2).abs().max() > 0.05 * (f2.max() - f2.min())
+        assert (net3d.forward_features(clip) - f3).abs().max() > 0.05 * (f2.max() - f2.min())
+
+
+def test_layout_options_of_vgg3d_and_inception3d_keep_the_defaults():
+    args = model_args("vgg3d")
+    assert (args["pool_ceil_mode"], args["pool5"], args["temporal_padding"]) == (True, False, "zeros")
+    args = model_args("inception3d")
+    assert (args["bn_eps"], args["pool_layout"], args["temporal_padding"]) == (1e-5, "i3d", "zeros")
+    with torch.device("meta"):
+        for name, options in (
+            ("vgg3d", {"batch_norm": False, "pool_ceil_mode": False, "pool5": True, "temporal_padding": "replicate"}),
+            ("inception3d", {"bn_eps": 1e-3, "pool_layout": "torchvision", "temporal_padding": "replicate"}),
+        ):
+            default, tv = get_model(name, base_width=8), get_model(name, base_width=8, **options)
+            n_bn = "batch_norm" in options and count_parameters(get_model(name, base_width=8, batch_norm=False))
+            assert count_parameters(tv) == (n_bn or count_parameters(default))
+    vgg = get_model("vgg3d", base_width=4, pool5=True)
+    assert list(vgg.stages.named_children())[-1][0] == "pool5" and vgg.stages.pool5[0].describe() == "max-pool 2×2×2"
+    bns = [m for m in get_model("inception3d", base_width=4, bn_eps=1e-3).modules() if isinstance(m, nn.BatchNorm3d)]
+    assert bns and all(m.eps == 1e-3 for m in bns)
+    with pytest.raises(ValueError, match="pool_layout must be one of"):
+        get_model("inception3d", pool_layout="tf")
+
+
+def test_inflation_names_eps_and_ceil_mode_misfits():
+    googlenet = get_model("googlenet", head="none")
+    with pytest.raises(ValueError, match=r"2D 'trunk.conv1.bn' .* does not fit 3D 'stem.1' .*eps 0.001 vs 1e-05.*bn_eps"):
+        inflate_2d_to_3d(googlenet, get_model("inception3d", head="none"))
+    with pytest.raises(ValueError, match=r"2D 'trunk.maxpool1' .* does not fit 3D 'stem.3' .*spatial padding \(0, 0\) vs \(1, 1\); "
+                                         r"ceil_mode True vs False.*pool_layout='torchvision'"):
+        inflate_2d_to_3d(googlenet, get_model("inception3d", bn_eps=1e-3, head="none"))
+    vgg = get_model("vgg16", width=8, head="none")
+    with pytest.raises(ValueError, match=r"2D 'trunk.features.4' .* does not fit 3D 'stages.conv2.0.pool' "
+                                         r".*ceil_mode False vs True.*pool_ceil_mode=False"):
+        inflate_2d_to_3d(vgg, get_model("vgg3d", base_width=8, batch_norm=False, head="none"))
+    with pytest.raises(ValueError, match=r"first 2D layer without a partner: 'trunk.features.30'.*pool5=True"):
+        inflate_2d_to_3d(vgg, get_model("vgg3d", base_width=8, batch_norm=False, pool_ceil_mode=False, head="none"))
+    with pytest.raises(ValueError, match=r"2D 'trunk.features.0' .* does not fit 3D 'stem.0' .*\(8, 3\) vs \(16, 3\)"):
+        inflate_2d_to_3d(vgg, get_model("vgg3d", base_width=16, batch_norm=False, head="none"))
 
 
 def test_inflation_with_the_classifier_gives_the_2d_logits():

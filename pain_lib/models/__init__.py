@@ -6,6 +6,8 @@ Pick models by name; the registry has two families (:data:`FAMILIES`)::
     model = get_model("scn", depth=101, base_width=run.profile.base_width)   # PSPI regression head
     list_models("video")  # ['c3d', 'inception3d', 'r2plus1d', 'r3d', 'res3d', 'scn', 'vgg3d']
     list_models("image")  # ['efficientnet_b0', 'googlenet', 'inception_v3', 'resnet101', ..., 'xception']
+    min_input_size("vgg16")  # 32: the smallest H = W a 2D model accepts
+    get_model("resnet50", width=16)  # a narrow 2D backbone (about 1/16 of the parameters)
 
 Every video model is a :class:`VideoNet`, every image model an :class:`ImageNet` (both:
 ``forward_features`` / ``forward_head`` / ``num_features`` / ``head``); see
@@ -30,6 +32,7 @@ from .image_nets import (
     IMAGE_HEADS,
     XCEPTION_TIMM_NAME,
     ImageNet,
+    narrow_torchvision,
     timm_net,
     torchvision_cache_path,
     torchvision_net,
@@ -51,6 +54,7 @@ from .registry import (
     IMAGE_COMMON_ARGS,
     get_model,
     list_models,
+    min_input_size,
     model_args,
     model_builder,
     model_family,
@@ -71,6 +75,7 @@ __all__ = [
     "model_builder",
     "register_model",
     "model_family",
+    "min_input_size",
     "COMMON_ARGS",
     "IMAGE_COMMON_ARGS",
     "FAMILIES",
@@ -79,6 +84,7 @@ __all__ = [
     "HeadedNet",
     "IMAGE_HEADS",
     "torchvision_net",
+    "narrow_torchvision",
     "timm_net",
     "torchvision_cache_path",
     "XCEPTION_TIMM_NAME",

@@ -20,6 +20,7 @@ block                  structure                                                
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -30,7 +31,8 @@ __all__ = ["pointwise_pair", "Bottleneck", "BasicBlock", "PlainBlock", "Inceptio
 
 
 class ConvBNReLU(nn.Sequential):
-    """``conv (from a conv factory) → BatchNorm3d → [ReLU]``."""
+    """``conv (from a conv factory) → BatchNorm3d → [ReLU]``; ``bn_eps`` is the BatchNorm's eps
+    (PyTorch's 1e-5 by default; torchvision's GoogLeNet / Inception-v3 use 1e-3)."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class ConvBNReLU(nn.Sequential):
         conv: Callable[..., list[nn.Module]] = conv3d,
         relu: bool = True,
         batch_norm: bool = True,
+        bn_eps: float = 1e-5,
     ) -> None:
         layers = conv(in_channels, out_channels, triple(kernel), triple(stride))
         if not batch_norm:  # C3D without BN: give the last conv a bias
@@ -50,7 +53,7 @@ class ConvBNReLU(nn.Sequential):
                 last.in_channels, last.out_channels, last.kernel_size, last.stride, last.padding, bias=True
             )
         else:
-            layers.append(nn.BatchNorm3d(out_channels))
+            layers.append(nn.BatchNorm3d(out_channels, eps=bn_eps))
         if relu:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
@@ -223,6 +226,10 @@ class PlainBlock(nn.Module):
         kernel: conv kernel ``(t, h, w)`` (default 3×3×3).
         batch_norm: BatchNorm after the conv (the original C3D/VGG have none; default on,
             because these nets are trained from scratch on small data here).
+        ceil_mode: the max-pool's ``ceil_mode`` (default True: odd sizes round up, so short
+            clips survive; torchvision's VGG pools round down).
+        pool_only: no conv, only the max-pool (VGG's last pool, ``pool5``); ``width`` must
+            then equal ``in_channels``.
     """
 
     def __init__(
@@ -233,18 +240,26 @@ class PlainBlock(nn.Module):
         *,
         kernel: Sequence[int] | int = 3,
         batch_norm: bool = True,
+        ceil_mode: bool = True,
+        pool_only: bool = False,
     ) -> None:
         super().__init__()
         self.stride, self.kernel, self.out_channels = triple(stride), triple(kernel), width
+        self.pool_only = bool(pool_only)
+        if self.pool_only and width != in_channels:
+            raise ValueError(f"a pool-only block keeps its channels: width {width} != in_channels {in_channels}")
         self.pool = (
-            nn.MaxPool3d(self.stride, self.stride, ceil_mode=True) if any(s != 1 for s in self.stride) else nn.Identity()
+            nn.MaxPool3d(self.stride, self.stride, ceil_mode=ceil_mode) if any(s != 1 for s in self.stride)
+            else nn.Identity()
         )
-        self.conv = ConvBNReLU(in_channels, width, self.kernel, batch_norm=batch_norm)
+        self.conv = nn.Identity() if self.pool_only else ConvBNReLU(in_channels, width, self.kernel, batch_norm=batch_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(self.pool(x))
 
     def describe(self) -> str:
+        if self.pool_only:
+            return f"max-pool {paper_kernel(self.stride)}"
         return f"{paper_kernel(self.kernel)}, {self.out_channels}"
 
 
@@ -257,24 +272,50 @@ class InceptionBlock(nn.Module):
     """An inflated Inception-v1 module (I3D's "Mixed" block): four parallel branches concatenated.
 
     ``width`` is an :data:`InceptionSpec` ``(b0, b1_reduce, b1, b2_reduce, b2, b3)``;
-    ``out_channels = b0 + b1 + b2 + b3``. A stride other than 1 puts a ``3×3×3`` (``1×3×3``
-    when only spatial) max-pool in front, as between I3D's Mixed groups.
+    ``out_channels = b0 + b1 + b2 + b3``. A stride other than 1 puts a max-pool in front, as
+    between I3D's Mixed groups.
+
+    Args:
+        bn_eps: eps of every BatchNorm (default 1e-5; torchvision's GoogLeNet: 1e-3).
+        pool: the strided max-pool in front. ``"same"`` (default, I3D): kernel 3 along every
+            strided axis (1 elsewhere), padding ``k // 2``, sizes rounded down.
+            ``"ceil"`` (torchvision's GoogLeNet): spatial kernel ``pool_kernel``, temporal kernel
+            = temporal stride, no padding, ``ceil_mode=True`` (the branch pool too); time is
+            halved rounding up, as with ``"same"`` (``ceil(T / 2)``).
+        pool_kernel: spatial kernel of a ``"ceil"`` pool (GoogLeNet: 3, 2 before Mixed 5).
     """
 
-    def __init__(self, in_channels: int, width: Sequence[int], stride: Sequence[int] | int = 1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        width: Sequence[int],
+        stride: Sequence[int] | int = 1,
+        *,
+        bn_eps: float = 1e-5,
+        pool: str = "same",
+        pool_kernel: int = 3,
+    ) -> None:
         super().__init__()
+        if pool not in ("same", "ceil"):
+            raise ValueError(f"pool must be 'same' or 'ceil', got {pool!r}")
         b0, b1r, b1, b2r, b2, b3 = (int(c) for c in width)
         self.spec = (b0, b1r, b1, b2r, b2, b3)
         self.stride = triple(stride)
-        if any(s != 1 for s in self.stride):
+        ceil = pool == "ceil"
+        if not any(s != 1 for s in self.stride):
+            self.pool = nn.Identity()
+        elif ceil:
+            st, sh, sw = self.stride
+            k = (st, pool_kernel if sh > 1 else 1, pool_kernel if sw > 1 else 1)
+            self.pool = nn.MaxPool3d(k, self.stride, ceil_mode=True)
+        else:
             k = tuple(3 if s > 1 else 1 for s in self.stride)
             self.pool = nn.MaxPool3d(k, self.stride, padding=same_padding(k))
-        else:
-            self.pool = nn.Identity()
-        self.branch0 = ConvBNReLU(in_channels, b0, 1)
-        self.branch1 = nn.Sequential(ConvBNReLU(in_channels, b1r, 1), ConvBNReLU(b1r, b1, 3))
-        self.branch2 = nn.Sequential(ConvBNReLU(in_channels, b2r, 1), ConvBNReLU(b2r, b2, 3))
-        self.branch3 = nn.Sequential(nn.MaxPool3d(3, 1, padding=1), ConvBNReLU(in_channels, b3, 1))
+        cbr = partial(ConvBNReLU, bn_eps=bn_eps)
+        self.branch0 = cbr(in_channels, b0, 1)
+        self.branch1 = nn.Sequential(cbr(in_channels, b1r, 1), cbr(b1r, b1, 3))
+        self.branch2 = nn.Sequential(cbr(in_channels, b2r, 1), cbr(b2r, b2, 3))
+        self.branch3 = nn.Sequential(nn.MaxPool3d(3, 1, padding=1, ceil_mode=ceil), cbr(in_channels, b3, 1))
         self.out_channels = b0 + b1 + b2 + b3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,21 +10,38 @@ Pick them by name, like the video networks (family ``"image"`` of the registry):
 ==================  ===================================  ===========  =======================
 name                network                              source       input size (H = W)
 ==================  ===================================  ===========  =======================
-``resnet18`` ...    ResNet-18/34/50/101/152              torchvision  any; tested at 32 px
+``resnet18`` ...    ResNet-18/34/50/101/152              torchvision  any (>= 1 px)
 ``resnet152``
 ``vgg16``           VGG-16; pooled features: fc7 (4096)  torchvision  >= 32 px
-``googlenet``       GoogLeNet / Inception-v1 (no aux     torchvision  >= 15 px; tested at 32
+``googlenet``       GoogLeNet / Inception-v1 (no aux     torchvision  >= 15 px
                     classifiers)
 ``inception_v3``    Inception-v3 (no aux classifier)     torchvision  >= 75 px
-``efficientnet_b0`` EfficientNet-B0                      torchvision  any; tested at 32 px
+``efficientnet_b0`` EfficientNet-B0                      torchvision  any (>= 1 px)
 ``vit_b_16``        ViT-B/16                             torchvision  exactly ``image_size``
                                                                       (default 224; a multiple
-                                                                      of 16; tested at 32)
-``swin_t``          Swin-T                               torchvision  any (windows are padded);
-                                                                      tested at 32 px
-``xception``        Xception (Chollet 2017): timm's      timm         any; tested at 48 px
+                                                                      of 16, >= 16)
+``swin_t``          Swin-T                               torchvision  >= 4 px (windows are
+                                                                      padded)
+``xception``        Xception (Chollet 2017): timm's      timm         >= 7 px
                     ``legacy_xception``
 ==================  ===================================  ===========  =======================
+
+The smallest size is recorded in the registry: ``min_input_size(name)``
+(:func:`~pain_lib.models.min_input_size`; the forward pass fails one pixel below it).
+
+Widths (keyword-only, default the paper width; pretrained weights exist only there, so a narrow
+width with ``weights="imagenet"`` is a ``ValueError`` and ``"auto"`` gives random init):
+
+* ``resnet18`` ... ``resnet152``, ``vgg16``: ``width`` (default 64), the channels of the first
+  stage; every channel count scales with ``width / 64`` (stages ``w, 2w, 4w, 8w``; ResNet-50+
+  outputs ``4×``; VGG's fc6/fc7 ``64·w``, 4096 at 64), so parameters scale with
+  ``(width / 64)²``. Same module names and order as torchvision's (the 2D -> 3D inflation pairs
+  ``width=w`` with the 3D builders' ``base_width=w``).
+* ``efficientnet_b0``: ``width_mult`` (default 1.0), torchvision's EfficientNet width
+  multiplier (channels rounded to multiples of 8).
+* ``resnet2d``: ``base_width`` (see :mod:`pain_lib.models.resnet2d`).
+* ``googlenet``, ``inception_v3``, ``vit_b_16``, ``swin_t``, ``xception``: fixed width
+  (torchvision / timm build them at one width; they cannot be narrowed here).
 
 Pretrained weights were trained at 224 px (Inception-v3 and Xception: 299 px); a training-mode
 BatchNorm needs more than one value per channel, so very small inputs need batches > 1.
@@ -62,6 +79,7 @@ __all__ = [
     "IMAGE_HEADS",
     "WEIGHTS",
     "torchvision_net",
+    "narrow_torchvision",
     "timm_net",
     "torchvision_cache_path",
     "XCEPTION_TIMM_NAME",
@@ -273,6 +291,7 @@ def torchvision_net(
     head: str = "regression",
     num_outputs: int = 1,
     dropout: float = 0.0,
+    trunk: nn.Module | None = None,
     **tv_kwargs: Any,
 ) -> ImageNet:
     """An :class:`ImageNet` around ``torchvision.models.get_model(name, **tv_kwargs)``.
@@ -283,23 +302,36 @@ def torchvision_net(
     builder gets torchvision's own arguments for them (e.g. GoogLeNet's ``transform_input``); a
     ViT ``image_size`` other than the weights' gets their position embeddings interpolated.
     Auxiliary classifiers (GoogLeNet, Inception-v3) are always removed.
+
+    ``trunk``: a randomly initialised variant of ``name`` built by the caller (a narrow width,
+    :func:`narrow_torchvision`) to use instead; torchvision has no weights for it, so
+    ``weights="imagenet"`` is a ``ValueError`` and ``"auto"`` gives it as it is.
     """
     import torchvision
 
     path, label = torchvision_cache_path(name)
-    cached = _cached_or_random(weights, path, label)
-    if cached is None:
-        trunk = torchvision.models.get_model(name, weights=None, **tv_kwargs)
-    else:  # the file is cached: torchvision loads it from there and downloads nothing
-        fixed = {k: v for k, v in tv_kwargs.items() if k not in _SET_BY_WEIGHTS}  # torchvision sets these
-        trunk = torchvision.models.get_model(name, weights=label, **fixed)
-        size = tv_kwargs.get("image_size", getattr(trunk, "image_size", None))
-        if size != getattr(trunk, "image_size", None):  # ViT at another size: interpolate the position embeddings
-            from torchvision.models.vision_transformer import interpolate_embeddings
-
-            state = interpolate_embeddings(size, trunk.patch_size, trunk.state_dict())
+    variant = trunk is not None
+    if variant:  # torchvision has no weights for it
+        if weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+        if weights == "imagenet":
+            raise ValueError(f"{label} exist only for torchvision's own {name}, not for this variant "
+                             "(e.g. a narrow width); use weights='none' or 'auto' (random init)")
+        cached = None  # the caller's trunk, as built
+    else:
+        cached = _cached_or_random(weights, path, label)
+        if cached is None:
             trunk = torchvision.models.get_model(name, weights=None, **tv_kwargs)
-            trunk.load_state_dict(state)
+        else:  # the file is cached: torchvision loads it from there and downloads nothing
+            fixed = {k: v for k, v in tv_kwargs.items() if k not in _SET_BY_WEIGHTS}  # torchvision sets these
+            trunk = torchvision.models.get_model(name, weights=label, **fixed)
+            size = tv_kwargs.get("image_size", getattr(trunk, "image_size", None))
+            if size != getattr(trunk, "image_size", None):  # ViT at another size: interpolate the position embeddings
+                from torchvision.models.vision_transformer import interpolate_embeddings
+
+                state = interpolate_embeddings(size, trunk.patch_size, trunk.state_dict())
+                trunk = torchvision.models.get_model(name, weights=None, **tv_kwargs)
+                trunk.load_state_dict(state)
     for aux in ("aux1", "aux2", "AuxLogits"):  # training-only auxiliary classifiers (kept by some weights)
         if getattr(trunk, aux, None) is not None:
             setattr(trunk, aux, None)
@@ -307,7 +339,74 @@ def torchvision_net(
     if in_channels != 3:
         _adapt_first_conv(trunk, in_channels)
     prov = _provenance(weights, cached, "torchvision-cache", label)
+    if variant and weights == "auto":
+        prov["note"] = f"{label} exist only for torchvision's own {name}, not for this variant"
     return ImageNet(trunk, head=head, num_outputs=num_outputs, dropout=dropout, weights_provenance=prov)
+
+
+def _narrow_init(m: nn.Module) -> None:
+    """torchvision's ResNet / VGG initialisation for one new layer."""
+    if isinstance(m, nn.Conv2d):
+        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, 0, 0.01)
+        nn.init.zeros_(m.bias)
+    # BatchNorm2d: weight 1, bias 0 by construction
+
+
+def narrow_torchvision(name: str, width: int, **tv_kwargs: Any) -> nn.Module:
+    """torchvision's ``name`` (a ResNet or VGG, random init) with every channel count scaled by
+    ``width / 64``: the same modules, names and order, only narrower.
+
+    The image's input channels and the classifier's outputs stay; all other conv, BatchNorm and
+    ``Linear`` widths (all multiples of 64 at full width) become ``c · width / 64``. Built on the
+    meta device, then every layer made anew (on the current default device) and initialised as
+    torchvision does (conv Kaiming-normal fan-out, BatchNorm 1/0, ``Linear`` N(0, 0.01)).
+    """
+    import torchvision
+
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
+    with torch.device("meta"):
+        trunk = torchvision.models.get_model(name, weights=None, **tv_kwargs)
+    layers = [(n, m) for n, m in trunk.named_modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))]
+    if _layout_of(trunk) not in ("ResNet", "VGG"):
+        raise ValueError(f"narrow_torchvision knows torchvision's ResNets and VGGs, not {name!r}")
+    others = [n for n, m in trunk.named_modules()
+              if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear)) and any(True for _ in m.parameters(False))]
+    if others:  # pragma: no cover - a torchvision change
+        raise RuntimeError(f"cannot narrow {name}: layers {others} hold parameters")
+
+    def scale(c: int) -> int:
+        if (c * width) % 64:  # pragma: no cover - every ResNet / VGG width is a multiple of 64
+            raise RuntimeError(f"cannot scale {c} channels of {name} by {width}/64")
+        return c * width // 64
+
+    last_linear = max((i for i, (_, m) in enumerate(layers) if isinstance(m, nn.Linear)), default=-1)
+    for i, (path, m) in enumerate(layers):
+        if isinstance(m, nn.Conv2d):
+            if m.groups != 1:  # pragma: no cover - not in ResNet / VGG
+                raise RuntimeError(f"cannot narrow grouped conv {path} of {name}")
+            new: nn.Module = nn.Conv2d(m.in_channels if i == 0 else scale(m.in_channels), scale(m.out_channels),
+                                       m.kernel_size, m.stride, m.padding, m.dilation, 1, m.bias is not None)
+        elif isinstance(m, nn.BatchNorm2d):
+            new = nn.BatchNorm2d(scale(m.num_features), m.eps, m.momentum, m.affine, m.track_running_stats)
+        else:
+            out = m.out_features if i == last_linear else scale(m.out_features)
+            new = nn.Linear(scale(m.in_features), out, m.bias is not None)
+        _narrow_init(new)
+        parent, _, attr = path.rpartition(".")
+        setattr(trunk.get_submodule(parent) if parent else trunk, attr, new)  # same name, same place
+    return trunk
+
+
+def _full_width_weights(name: str, what: str, value: Any, full: Any, weights: str) -> None:
+    """Pretrained weights exist only at the paper width: a clear error for ``weights="imagenet"``."""
+    if value != full and weights == "imagenet":
+        raise ValueError(f"{name}: ImageNet weights exist only at full width ({what}={full!r}), got {what}={value!r}; "
+                         "use weights='none' or 'auto' (random init) for a narrow network")
 
 
 def _timm_cached_file(name: str) -> tuple[Path | None, str]:
@@ -361,47 +460,85 @@ def timm_net(
 
 
 # ---------------------------------------------------------------- registered builders
-def _register_torchvision(name: str, what: str) -> None:
+def _register_torchvision(name: str, what: str, min_size: int) -> None:
     def builder(**common: Any) -> ImageNet:
         return torchvision_net(name, **common)
 
     builder.__name__ = builder.__qualname__ = name
     builder.__doc__ = f"{what} (torchvision ``{name}``), ``(B, 3, H, W)`` -> head. Args: the image family's common ones."
-    register_model(builder, name=name, family="image")
+    register_model(builder, name=name, family="image", min_size=min_size)
+
+
+def _register_narrowable(name: str, what: str, min_size: int) -> None:
+    def builder(*, width: int = 64, **common: Any) -> ImageNet:
+        _full_width_weights(name, "width", width, 64, common.get("weights", "none"))
+        if width == 64:
+            return torchvision_net(name, **common)
+        return torchvision_net(name, trunk=narrow_torchvision(name, width), **common)
+
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = (
+        f"{what} (torchvision ``{name}``), ``(B, 3, H, W)`` -> head.\n\n"
+        "    Args:\n"
+        "        width: channels of the first stage (default 64, torchvision's); every width scales with\n"
+        "            ``width / 64`` (:func:`~pain_lib.models.image_nets.narrow_torchvision`; ImageNet weights\n"
+        "            only at 64).\n"
+        "        head, num_outputs, dropout, weights, in_channels: the image family's common ones.\n"
+    )
+    register_model(builder, name=name, family="image", min_size=min_size)
 
 
 for _depth in (18, 34, 50, 101, 152):
-    _register_torchvision(f"resnet{_depth}", f"ResNet-{_depth} (He et al. 2016), any input size")
-_register_torchvision("vgg16", "VGG-16 (Simonyan & Zisserman 2015) with fc6/fc7 (pooled features: fc7, 4096), input >= 32 px")
-_register_torchvision("efficientnet_b0", "EfficientNet-B0 (Tan & Le 2019), any input size")
-_register_torchvision("swin_t", "Swin-T (Liu et al. 2021), any input size (windows are padded)")
+    _register_narrowable(f"resnet{_depth}", f"ResNet-{_depth} (He et al. 2016), any input size", 1)
+_register_narrowable("vgg16", "VGG-16 (Simonyan & Zisserman 2015) with fc6/fc7 (pooled features: fc7, 64·width = 4096), "
+                     "input >= 32 px", 32)
+_register_torchvision("swin_t", "Swin-T (Liu et al. 2021), input >= 4 px (windows are padded); fixed width", 4)
 
 
-@register_model(family="image")
+@register_model(family="image", min_size=1)
+def efficientnet_b0(*, width_mult: float = 1.0, **common: Any) -> ImageNet:
+    """EfficientNet-B0 (Tan & Le 2019, torchvision), any input size.
+
+    Args:
+        width_mult: torchvision's channel multiplier (default 1.0; channels rounded to multiples
+            of 8, e.g. 0.25 for a narrow network); ImageNet weights only at 1.0.
+        head, num_outputs, dropout, weights, in_channels: the image family's common ones.
+    """
+    _full_width_weights("efficientnet_b0", "width_mult", width_mult, 1.0, common.get("weights", "none"))
+    if width_mult == 1.0:
+        return torchvision_net("efficientnet_b0", **common)
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+
+    setting, last_channel = _efficientnet_conf("efficientnet_b0", width_mult=float(width_mult), depth_mult=1.0)
+    trunk = EfficientNet(setting, dropout=0.2, last_channel=last_channel)  # torchvision's efficientnet_b0
+    return torchvision_net("efficientnet_b0", trunk=trunk, **common)
+
+
+@register_model(family="image", min_size=15)
 def googlenet(**common: Any) -> ImageNet:
     """GoogLeNet / Inception-v1 (Szegedy et al. 2015, torchvision), without the auxiliary
-    (training-only) classifiers; input ``(B, 3, H, W)``, H, W >= 15."""
+    (training-only) classifiers; input ``(B, 3, H, W)``, H, W >= 15; fixed width."""
     return torchvision_net("googlenet", aux_logits=False, init_weights=True, **common)
 
 
-@register_model(family="image")
+@register_model(family="image", min_size=75)
 def inception_v3(**common: Any) -> ImageNet:
     """Inception-v3 (Szegedy et al. 2016, torchvision) without the auxiliary classifier; input
-    ``(B, 3, H, W)`` with H, W >= 75 (299 native)."""
+    ``(B, 3, H, W)`` with H, W >= 75 (299 native); fixed width."""
     return torchvision_net("inception_v3", aux_logits=False, init_weights=True, **common)
 
 
-@register_model(family="image")
+@register_model(family="image", min_size=16)
 def vit_b_16(*, image_size: int = 224, **common: Any) -> ImageNet:
     """ViT-B/16 (Dosovitskiy et al. 2021, torchvision): input exactly ``(B, 3, image_size,
     image_size)``, ``image_size`` a multiple of 16 (>= 16); pretrained position embeddings
-    (224 px) are interpolated to ``image_size``."""
+    (224 px) are interpolated to ``image_size``; fixed width."""
     return torchvision_net("vit_b_16", image_size=image_size, **common)
 
 
-@register_model(family="image")
+@register_model(family="image", min_size=7)
 def xception(**common: Any) -> ImageNet:
     """Xception (Chollet 2017) from timm: ``legacy_xception`` (:data:`XCEPTION_TIMM_NAME`, the
     original network ported from Keras; pretrained ``tf_in1k``, inputs normalised with mean =
-    std = 0.5); input ``(B, 3, H, W)``, any size (299 native)."""
+    std = 0.5); input ``(B, 3, H, W)``, H, W >= 7 (299 native); fixed width."""
     return timm_net(XCEPTION_TIMM_NAME, **common)

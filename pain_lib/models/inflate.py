@@ -5,20 +5,36 @@ A 2D network ``(B, 3, H, W)`` and a 3D network ``(B, 3, T, H, W)`` *of the same 
 matched layer by layer, in module order (no name tables): the i-th ``Conv2d`` / ``BatchNorm2d``
 / ``MaxPool2d`` of the 2D network to the i-th ``Conv3d`` / ``BatchNorm3d`` / ``MaxPool3d`` of the
 3D one, ``Linear`` layers (the classifier) only with ``head=True``. Every pair must agree in
-channels, spatial kernel, stride, padding, dilation and groups; the first that does not fit
-raises a ``ValueError`` naming both layers.
+channels, spatial kernel, stride, padding, dilation and groups (convs), eps and affine
+(BatchNorm: eps is checked, not copied, since it is part of the 3D network's layout), and
+spatial kernel, stride, padding and ``ceil_mode`` (max-pools); the first that does not fit
+raises a ``ValueError`` naming both layers (and the builder argument that fixes it, if any).
 
 * ``Conv2d`` ``k×k`` -> ``Conv3d`` ``t×k×k``: the 2D kernel repeated over the ``t`` temporal taps
   and divided by ``t`` (so a clip whose frames are all the same gives the 2D response);
 * ``BatchNorm`` (affine parameters and running statistics) and ``Linear``: copied.
 
-Layouts that match (torchvision -> the library, see :mod:`pain_lib.models.zoo`)::
+Layouts that match (torchvision -> the library, see :mod:`pain_lib.models.zoo`; the 2D
+networks as ``get_model(name)`` or plain torchvision models)::
 
     resnet18 / resnet34    -> get_model("r3d", depth=18 / 34, stem_pool=True, temporal_padding="replicate")
     resnet50 / 101 / 152   -> get_model("res3d", depth=50 / 101 / 152, stem_pool=True,
                                         temporal_padding="replicate")
+    vgg16                  -> get_model("vgg3d", batch_norm=False, pool_ceil_mode=False, pool5=True,
+                                        temporal_padding="replicate")          # trunk only
+    googlenet              -> get_model("inception3d", bn_eps=1e-3, pool_layout="torchvision",
+                                        temporal_padding="replicate")
 
+with the same width on both sides (``width=w`` of the 2D ResNets / VGG-16 = ``base_width=w`` of
+the 3D builder; GoogLeNet has torchvision's fixed width, ``base_width=64``).
 ``stem_pool=True`` restores the 2D ResNet's stem max-pool (the SCN paper's Res3D removes it).
+VGG-16 has no BatchNorm, round-down pools and a fifth pool after conv5; its fc6/fc7 do not
+inflate (VGG-16 flattens a ``7×7`` map, VGG3D pools globally), so inflate the trunk
+(``head=False``) and compare feature maps. With round-down pools VGG3D needs ``2^k`` frames for
+its ``k`` temporal pools (16). GoogLeNet's BatchNorm eps is 1e-3 and its pools are unpadded
+``ceil_mode`` pools (``2×2`` before Mixed 5); the 2D GoogLeNet must have no auxiliary
+classifiers (``get_model("googlenet")`` removes them), and with ImageNet weights it
+re-normalises its input (``transform_input``), which the 3D network leaves to the caller.
 ``temporal_padding="replicate"`` pads time by repeating the first/last frame (space by zeros):
 then a **static clip** (one frame repeated ``T`` times) through the inflated 3D network gives
 exactly the 2D network's output on that frame. With zero temporal padding (the default of the
@@ -112,6 +128,16 @@ def _misfit(kind: str, m2: nn.Module, m3: nn.Module) -> str | None:
     return "; ".join(bad) or None
 
 
+def _hint(why: str) -> str:
+    """The builder argument that fixes a misfit, where there is one."""
+    if why.startswith("eps") or "; eps" in why:
+        return " (build the 3D network with bn_eps equal to the 2D BatchNorm's eps, e.g. inception3d(bn_eps=1e-3))"
+    if "ceil_mode" in why:
+        return (" (the max-pools round differently: vgg3d(pool_ceil_mode=False) / "
+                "inception3d(pool_layout='torchvision') match torchvision)")
+    return ""
+
+
 def _describe(name: str, m: nn.Module) -> str:
     w = getattr(m, "weight", None)
     shape = f" weight {tuple(w.shape)}" if isinstance(w, torch.Tensor) else ""
@@ -138,16 +164,23 @@ def inflate_2d_to_3d(net2d: nn.Module, net3d: nn.Module, *, head: bool = False) 
         l3 = [x for x in l3 if x[2] != "linear"]
     for i, ((n2, m2, k2), (n3, m3, k3)) in enumerate(zip(l2, l3)):
         if k2 != k3:
-            hint = " (a max-pool on one side only: build the 3D ResNet with stem_pool=True?)" if "pool" in (k2, k3) else ""
+            hint = ""
+            if "pool" in (k2, k3):
+                hint = " (a max-pool on one side only: build the 3D ResNet with stem_pool=True, VGG3D with pool5=True?)"
+            elif "norm" in (k2, k3):
+                hint = " (a BatchNorm on one side only: VGG3D with batch_norm=False?)"
             raise ValueError(f"cannot inflate: layer {i}: 2D {_describe(n2, m2)} meets 3D {_describe(n3, m3)}{hint}")
         why = _misfit(k2, m2, m3)
         if why:
-            raise ValueError(f"cannot inflate: 2D {_describe(n2, m2)} does not fit 3D {_describe(n3, m3)}: {why}")
+            raise ValueError(
+                f"cannot inflate: 2D {_describe(n2, m2)} does not fit 3D {_describe(n3, m3)}: {why}{_hint(why)}"
+            )
     if len(l2) != len(l3):
-        more, (n, m, _) = ("2D", l2[len(l3)]) if len(l2) > len(l3) else ("3D", l3[len(l2)])
+        more, (n, m, k) = ("2D", l2[len(l3)]) if len(l2) > len(l3) else ("3D", l3[len(l2)])
+        hint = " (VGG-16's last max-pool: build VGG3D with pool5=True?)" if (more, k) == ("2D", "pool") else ""
         raise ValueError(
             f"cannot inflate: the 2D network has {len(l2)} mapped layers, the 3D one {len(l3)}; "
-            f"first {more} layer without a partner: {_describe(n, m)}"
+            f"first {more} layer without a partner: {_describe(n, m)}{hint}"
         )
     for (_, m2, kind), (_, m3, _) in zip(l2, l3):
         if kind == "pool":

@@ -11,6 +11,10 @@ family      what                                   common keyword arguments
             (:class:`~pain_lib.models.ImageNet`)    dropout, weights, in_channels)
 ==========  =====================================  ===========================================
 
+Builders may record the smallest input size (``H = W``) their network accepts,
+``register_model(..., min_size=n)``; :func:`min_input_size` returns it (the 2D family records it
+for every model), so profiles can pick an input size per family.
+
 Every model built through :func:`get_model` remembers how it was built in
 ``model.model_spec = {"name": ..., "cfg": {...}}``; checkpoints store it, so a checkpoint alone
 rebuilds its model (:func:`pain_lib.train.load_checkpoint`).
@@ -31,6 +35,7 @@ __all__ = [
     "model_builder",
     "model_args",
     "model_family",
+    "min_input_size",
     "COMMON_ARGS",
     "IMAGE_COMMON_ARGS",
     "FAMILIES",
@@ -38,6 +43,7 @@ __all__ = [
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 _FAMILY_OF: dict[str, str] = {}
+_MIN_SIZE: dict[str, int] = {}
 
 #: keyword arguments every VideoNet builder (family ``"video"``) forwards to
 #: :class:`~pain_lib.models.VideoNet`
@@ -65,14 +71,23 @@ IMAGE_COMMON_ARGS: dict[str, str] = {
 FAMILIES: dict[str, dict[str, str]] = {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}}
 
 
-def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | None = None, family: str = "video"):
+def register_model(
+    fn: Callable[..., nn.Module] | None = None,
+    *,
+    name: str | None = None,
+    family: str = "video",
+    min_size: int | None = None,
+):
     """Decorator registering a builder under ``name`` (default: the function's name) in
     ``family`` (``"video"`` or ``"image"``, see :data:`FAMILIES`).
 
     Builders take keyword-only, typed arguments plus ``**common`` (the family's common
-    arguments, see :data:`FAMILIES`)."""
+    arguments, see :data:`FAMILIES`). ``min_size``: the smallest input height = width the
+    network accepts (an architecture limit, whatever the width; see :func:`min_input_size`)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}; families: {', '.join(FAMILIES)}")
+    if min_size is not None and (not isinstance(min_size, int) or min_size < 1):
+        raise ValueError(f"min_size must be a positive int, got {min_size!r}")
 
     def deco(f: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         key = name or f.__name__
@@ -80,6 +95,8 @@ def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | No
             raise ValueError(f"a model called {key!r} is already registered")
         _BUILDERS[key] = f
         _FAMILY_OF[key] = family
+        if min_size is not None:
+            _MIN_SIZE[key] = int(min_size)
         return f
 
     return deco(fn) if fn is not None else deco
@@ -106,6 +123,18 @@ def model_family(name: str) -> str:
     """The family (``"video"`` / ``"image"``) of the registered model ``name``."""
     model_builder(name)  # clear error for unknown names
     return _FAMILY_OF[name]
+
+
+def min_input_size(name: str) -> int:
+    """The smallest input height = width (pixels) model ``name`` accepts, as registered
+    (``register_model(..., min_size=...)``): the forward pass fails one pixel below it. An
+    architecture limit, not a recommendation (a training-mode BatchNorm at the smallest sizes
+    also needs batches > 1); ViT-B/16 also needs a multiple of 16. ``ValueError`` for a model
+    that records none (the video family)."""
+    model_builder(name)  # clear error for unknown names
+    if name not in _MIN_SIZE:
+        raise ValueError(f"model {name!r} records no minimum input size; models that do: {', '.join(sorted(_MIN_SIZE))}")
+    return _MIN_SIZE[name]
 
 
 def model_args(name: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def torchvision_resnet_state(depth: int) -> tuple[dict | None, str | None]:
     return {k: v for k, v in state.items() if not k.startswith("fc.")}, str(weights)
 
 
-@register_model(family="image")
+@register_model(family="image", min_size=1)
 def resnet2d(*, depth: int = 50, base_width: int = 64, weights: str = "none", in_channels: int = 3,
              **common: Any) -> ImageNet:
     """2D bottleneck ResNet (timm) with the 3D network's blocks per stage and width.

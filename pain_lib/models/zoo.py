@@ -60,6 +60,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import torch.nn as nn
+
 from .blocks import BasicBlock, Bottleneck, ConvBNReLU, InceptionBlock, PlainBlock
 from .layers import conv2plus1d, conv3d, kernel_thw, set_temporal_padding
 from .registry import register_model
@@ -78,6 +80,7 @@ __all__ = [
     "c3d",
     "vgg3d",
     "inception3d",
+    "INCEPTION_POOL_LAYOUTS",
 ]
 
 #: blocks per stage (conv2..conv5) of the bottleneck networks (SCN paper Table 3)
@@ -367,9 +370,11 @@ def r2plus1d(
 
 
 def _plain_net(groups: Sequence[Sequence[int]], *, base_width: int, batch_norm: bool, in_channels: int,
-               stem_name: str, **common: Any) -> VideoNet:
+               stem_name: str, pool_ceil_mode: bool = True, pool5: bool = False, temporal_padding: str = "zeros",
+               **common: Any) -> VideoNet:
     """C3D/VGG-style: ``groups[i]`` are the conv widths of group ``conv{i+1}`` (paper width); the first
-    conv is the stem; group 2 starts with a spatial-only pool, later groups with ``2×2×2`` pools."""
+    conv is the stem; group 2 starts with a spatial-only pool, later groups with ``2×2×2`` pools;
+    ``pool5`` adds a last ``2×2×2`` pool after the last group (a pool-only stage)."""
     scale = base_width / 64
     groups = [[max(1, round(c * scale)) for c in g] for g in groups]
     stem = conv_stem(in_channels, groups[0][0], 3, 1, batch_norm=batch_norm, name=stem_name)
@@ -379,8 +384,12 @@ def _plain_net(groups: Sequence[Sequence[int]], *, base_width: int, batch_norm: 
         if widths:
             stride = (1, 1, 1) if i == 0 else (1, 2, 2) if i == 1 else (2, 2, 2)
             stages.append(Stage(f"conv{i + 1}", tuple(widths), stride))
+    if pool5:
+        stages.append(Stage(f"pool{len(groups)}", (groups[-1][-1],), (2, 2, 2), {"pool_only": True}))
     common.setdefault("head_hidden", (64 * base_width, 64 * base_width))
-    return VideoNet(stem=stem, block=partial(PlainBlock, batch_norm=batch_norm), stages=stages, **common)
+    block = partial(PlainBlock, batch_norm=batch_norm, ceil_mode=pool_ceil_mode)
+    net = VideoNet(stem=stem, block=block, stages=stages, **common)
+    return set_temporal_padding(net, temporal_padding)
 
 
 @register_model
@@ -401,15 +410,38 @@ def c3d(*, base_width: int = 64, batch_norm: bool = True, in_channels: int = 3, 
 
 
 @register_model
-def vgg3d(*, base_width: int = 64, batch_norm: bool = True, in_channels: int = 3, **common: Any) -> VideoNet:
+def vgg3d(
+    *,
+    base_width: int = 64,
+    batch_norm: bool = True,
+    in_channels: int = 3,
+    pool_ceil_mode: bool = True,
+    pool5: bool = False,
+    temporal_padding: str = "zeros",
+    **common: Any,
+) -> VideoNet:
     """VGG3D: VGG-16 inflated to 3D (every ``3×3`` conv a ``3×3×3`` conv), 13 convs in five groups
     (64×2 | 128×2 | 256×3 | 512×3 | 512×3), max-pools between groups (the first spatial only),
     global average pooling and fc6/fc7 of ``64·base_width`` (4096 at paper width).
 
-    Args: as :func:`c3d`.
+    Args:
+        base_width, batch_norm, in_channels: as :func:`c3d`.
+        pool_ceil_mode: ``ceil_mode`` of the max-pools (default True: odd sizes round up, any
+            clip length works). torchvision's VGG-16 rounds down (``False``); time is then rounded
+            down too, so a clip needs ``2^k`` frames for ``k`` temporal pools (8, 16 with ``pool5``).
+        pool5: add VGG's last max-pool (``2×2×2``) after conv5 (a pool-only stage ``pool5``);
+            default off (global average pooling follows conv5 directly).
+        temporal_padding: ``"zeros"`` (default) or ``"replicate"`` (time padded by repeating
+            the first/last frame; see :class:`~pain_lib.models.layers.SameConv3d`).
+
+    With ``batch_norm=False, pool_ceil_mode=False, pool5=True, temporal_padding="replicate"`` the
+    trunk has torchvision ``vgg16``'s layout and takes its conv weights
+    (:func:`~pain_lib.models.inflate.inflate_2d_to_3d`; fc6/fc7 do not inflate: VGG-16 flattens a
+    ``7×7`` map, VGG3D pools globally). Same parameter count with or without these options.
     """
     return _plain_net([[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3], base_width=base_width,
-                      batch_norm=batch_norm, in_channels=in_channels, stem_name="conv1_1", **common)
+                      batch_norm=batch_norm, in_channels=in_channels, stem_name="conv1_1",
+                      pool_ceil_mode=pool_ceil_mode, pool5=pool5, temporal_padding=temporal_padding, **common)
 
 
 #: Inception-v1 module widths (I3D's Mixed_3b ... Mixed_5c) at paper width
@@ -423,8 +455,20 @@ INCEPTION_V1 = {
 }
 
 
+#: ``pool_layout`` values of :func:`inception3d`
+INCEPTION_POOL_LAYOUTS = ("i3d", "torchvision")
+
+
 @register_model
-def inception3d(*, base_width: int = 64, in_channels: int = 3, **common: Any) -> VideoNet:
+def inception3d(
+    *,
+    base_width: int = 64,
+    in_channels: int = 3,
+    bn_eps: float = 1e-5,
+    pool_layout: str = "i3d",
+    temporal_padding: str = "zeros",
+    **common: Any,
+) -> VideoNet:
     """Inception3D: Inception-v1 inflated to 3D in the I3D layout (Carreira & Zisserman 2017).
 
     Stem ``7×7×7`` conv stride 2 → max-pool ``3×3×1`` (spatial) → ``1×1×1`` conv → ``3×3×3``
@@ -434,17 +478,40 @@ def inception3d(*, base_width: int = 64, in_channels: int = 3, **common: Any) ->
     Args:
         base_width: width of the first conv (64).
         in_channels: input channels.
+        bn_eps: eps of every BatchNorm (default PyTorch's 1e-5; torchvision's GoogLeNet: 1e-3).
+        pool_layout: the max-pools of the stem and between the Mixed groups. ``"i3d"``
+            (default): 'same'-padded ``3×3×3`` pools (``3×3×1`` when only spatial), sizes rounded
+            down. ``"torchvision"``: GoogLeNet's: spatial ``3×3`` (``2×2`` before Mixed 5),
+            stride 2, no padding, ``ceil_mode=True`` (the branch pools too); the temporal kernel
+            is the temporal stride, so time is halved rounding up, the same sizes as ``"i3d"``.
+        temporal_padding: ``"zeros"`` (default) or ``"replicate"`` (time padded by repeating
+            the first/last frame; see :class:`~pain_lib.models.layers.SameConv3d`).
+
+    With ``bn_eps=1e-3, pool_layout="torchvision", temporal_padding="replicate"`` (and
+    ``base_width=64``) the network has torchvision ``googlenet``'s layout and takes its weights
+    (:func:`~pain_lib.models.inflate.inflate_2d_to_3d`; that GoogLeNet has no auxiliary
+    classifiers, and with ImageNet weights it re-normalises its input, ``transform_input``, which
+    the 3D network does not). Same parameter count for every option.
     """
+    if pool_layout not in INCEPTION_POOL_LAYOUTS:
+        raise ValueError(f"pool_layout must be one of {INCEPTION_POOL_LAYOUTS}, got {pool_layout!r}")
     s = base_width / 64
     c = lambda n: max(1, round(n * s))  # noqa: E731
     c1, c2, c3 = c(64), c(64), c(192)
+    tv = pool_layout == "torchvision"
+    pool = nn.MaxPool3d((1, 3, 3), (1, 2, 2), ceil_mode=True) if tv else max_pool((1, 3, 3), (1, 2, 2))
     stem = Stem(
-        *ConvBNReLU(in_channels, c1, 7, 2), max_pool((1, 3, 3), (1, 2, 2)),
-        *ConvBNReLU(c1, c2, 1), *ConvBNReLU(c2, c3, 3),
+        *ConvBNReLU(in_channels, c1, 7, 2, bn_eps=bn_eps), pool,
+        *ConvBNReLU(c1, c2, 1, bn_eps=bn_eps), *ConvBNReLU(c2, c3, 3, bn_eps=bn_eps),
         out_channels=c3, name="stem",
         description=f"[7×7×7], {c1}, stride 2; max-pool 3×3×1; [1×1×1], {c2}; [3×3×3], {c3}",
     )
     strides = {"mixed3": (1, 2, 2), "mixed4": (2, 2, 2), "mixed5": (2, 2, 2)}
-    stages = [Stage(n, tuple(tuple(c(x) for x in spec) for spec in specs), strides[n]) for n, specs in INCEPTION_V1.items()]
-    return VideoNet(stem=stem, block=InceptionBlock, stages=stages, **common)
+    stages = [
+        Stage(n, tuple(tuple(c(x) for x in spec) for spec in specs), strides[n],
+              {"bn_eps": bn_eps, "pool": "ceil" if tv else "same", "pool_kernel": 2 if n == "mixed5" else 3})
+        for n, specs in INCEPTION_V1.items()
+    ]
+    net = VideoNet(stem=stem, block=InceptionBlock, stages=stages, **common)
+    return set_temporal_padding(net, temporal_padding)
 
