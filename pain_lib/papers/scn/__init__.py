@@ -267,11 +267,14 @@ def speed_classes(samples: Sequence[Any], *, window: int = 5) -> list[str | None
 
 
 def pick_by_speed(samples: Sequence[Any]) -> dict[str, Any]:
-    """One sequence per speed class (:func:`speed_classes`): the one with the most pain."""
+    """One sequence per speed class (:func:`speed_classes`): the one with the most pain; when no
+    sequence shows pain, ``{"no pain": <the first sequence>}`` (a trace is still drawn)."""
     from ...data.labels import frame_pspi
 
     by_speed: dict[str, list] = {}
     for s, speed in zip(samples, speed_classes(samples)):
         if speed is not None:
             by_speed.setdefault(speed, []).append(s)
+    if not by_speed:
+        return {"no pain": samples[0]} if len(samples) else {}
     return {sp: max(by_speed[sp], key=lambda s: float(frame_pspi(s).max())) for sp in SPEEDS if sp in by_speed}
