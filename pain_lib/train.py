@@ -349,7 +349,7 @@ def evaluate_loss(
 def set_epoch(loader: Any, epoch: int) -> None:
     """Tell whatever draws the batches of ``loader`` which epoch it is: the loader itself (e.g.
     :class:`~pain_lib.data.bank.ClipBatches`), its ``sampler``, ``batch_sampler`` and ``dataset``
-    (e.g. :class:`~pain_lib.data.clips.ClipDataset`, whose random clips change per epoch)."""
+    (e.g. :class:`~pain_lib.data.bank.ClipBatches`, whose random clips change per epoch)."""
     seen = set()
     for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
                 getattr(loader, "dataset", None)):

@@ -1,15 +1,13 @@
-"""Samplers, face crops, the clip cache and ClipDataset on the tiny synthetic sets."""
+"""Samplers, face crops and the clip cache on the tiny synthetic sets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from _synth_data import tiny_root
 
 from pain_lib.data import open_dataset, read_clip
 from pain_lib.data.cache import ClipCache
-from pain_lib.data.clips import ClipDataset, load_face_frames
 from pain_lib.data.crop import (
     crop_frames,
     face_boxes,
@@ -117,7 +115,7 @@ def test_face_boxes_landmarks_vs_haar_vs_truth(unbc):
         face_boxes(s, frames, mode="dlib")
 
 
-# ------------------------------------------------------------------ cache and ClipDataset
+# ------------------------------------------------------------------ cache
 def test_clip_cache_roundtrip_atomic(tmp_path, unbc):
     cache = ClipCache(tmp_path)
     s = unbc.samples[0]
@@ -141,37 +139,6 @@ def test_clip_cache_roundtrip_atomic(tmp_path, unbc):
     assert len(calls) == 3
 
 
-def test_clip_dataset_unbc_pspi_targets(tmp_path, unbc):
-    ds = ClipDataset(unbc.samples, clip_len=8, size=32, target="pspi", cache_dir=tmp_path / "c",
-                     clips_per_sample=2, seed=1)
-    assert len(ds) == 2 * len(unbc.samples)
-    x, y = ds[0]
-    assert x.shape == (3, 8, 32, 32) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
-    idx = ds.frame_indices(0)
-    np.testing.assert_allclose(y.numpy(), unbc.samples[0].labels["pspi"][idx])
-    assert ds.frame_indices(0).tolist() == ClipDataset(unbc.samples, clip_len=8, size=32, seed=1,
-                                                       clips_per_sample=2).frame_indices(0).tolist()
-    ds.set_epoch(3)
-    assert len(list((tmp_path / "c").rglob("*.npy"))) == 1
-    # cached crops equal freshly computed ones
-    np.testing.assert_array_equal(ds.faces(0), load_face_frames(unbc.samples[0], 32))
-    loader = torch.utils.data.DataLoader(ds, batch_size=4)
-    xb, yb = next(iter(loader))
-    assert xb.shape == (4, 3, 8, 32, 32) and yb.shape == (4, 8)
-
-
-def test_clip_dataset_sliding_covers_sequence(unbc):
-    s = unbc.samples[:1]
-    ds = ClipDataset(s, clip_len=8, size=24, target="mean_pspi", mode="sliding", hop=4, return_index=True)
-    n = s[0].n_frames
-    covered = np.zeros(n, bool)
-    for i in range(len(ds)):
-        x, y, info = ds[i]
-        covered[info["frames"].numpy()] = True
-        assert y.shape == () and abs(float(y) - s[0].labels["pspi"][info["frames"].numpy()].mean()) < 1e-5
-    assert covered.all()
-
-
 def test_haar_every_kth_frame_then_interpolated_stays_on_the_face(biovid):
     from pain_lib.data.crop import HAAR_EVERY, detect_faces_haar
 
@@ -190,28 +157,3 @@ def test_haar_every_kth_frame_then_interpolated_stays_on_the_face(biovid):
     assert np.abs(centre(boxes)[ok] - centre(every_frame)[ok]).max() < 0.1 * side
     with pytest.raises(ValueError, match="every must be >= 1"):
         detect_faces_haar(frames, every=0)
-
-
-def test_clip_dataset_biovid_classes_haar(biovid):
-    ds = ClipDataset(biovid.samples[:3], clip_len=8, size=32, target="class", mode="center", crop="auto",
-                     mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
-    x, y = ds[2]
-    assert x.shape == (3, 8, 32, 32) and y.dtype == torch.int64 and int(y) == biovid.samples[2].labels["class"]
-    assert x.min() < 0 < x.max()  # standardised
-    with pytest.raises(ValueError, match="unknown target"):
-        ClipDataset(biovid.samples, target="vas_score")
-    custom = ClipDataset(biovid.samples[:1], clip_len=4, size=16, target=lambda s, idx: float(len(idx)))
-    assert float(custom[0][1]) == 4
-
-
-def test_clip_dataset_custom_and_keyframe_samplers(unbc):
-    seg = ClipDataset(unbc.samples[:1], clip_len=4, size=16, sampler=SegmentSampler(4), mode="center")
-    n = unbc.samples[0].n_frames
-    assert [i * 4 // n for i in seg.frame_indices(0)] == [0, 1, 2, 3]
-    brightest = KeyFrameSampler(lambda f: np.argsort(f.reshape(len(f), -1).mean(1))[-4:], k=4)
-    kf = ClipDataset(unbc.samples[:1], clip_len=4, size=16, sampler=brightest, mode="center", return_index=True)
-    x, _, info = kf[0]
-    faces = kf.faces(0)
-    assert x.shape == (3, 4, 16, 16)
-    means = faces.reshape(len(faces), -1).mean(1)
-    assert set(info["frames"].tolist()) == set(np.argsort(means)[-4:].tolist())

@@ -32,7 +32,7 @@ from pain_lib.experiments import (
     fingerprint,
     run_grid,
 )
-from pain_lib.train import fit, make_loader, make_sgd
+from pain_lib.train import fit, make_sgd
 from tests import toy_recipes as toy
 from tests._synth_data import tiny_root
 
@@ -267,20 +267,6 @@ def test_fit_draws_fresh_clips_every_epoch(unbc, crops):
     net(next(iter(batches))[0])
     fit(net, batches, loss_fn=torch.nn.MSELoss(), optimizer=make_sgd(net), epochs=3, device="cpu", progress=False)
     assert len(seen) == 2 and not np.array_equal(seen[0], seen[1])  # epochs 1 and 2 redrew
-
-
-def test_clip_dataset_epochs_through_a_shuffled_loader(unbc, crops):
-    from pain_lib.data.clips import ClipDataset
-
-    ds = ClipDataset(unbc, clip_len=8, size=16, mode="random", clips_per_sample=1, cache_dir=crops, target="none")
-    loader = make_loader(ds, batch_size=4, shuffle=True, seed=0)
-    starts = []
-    for epoch in range(2):
-        from pain_lib.train import set_epoch
-
-        set_epoch(loader, epoch)
-        starts.append([int(ds.frame_indices(i)[0]) for i in range(len(ds))])
-    assert starts[0] != starts[1]
 
 
 # ---------------------------------------------------------------- noise bands

@@ -219,6 +219,7 @@ def test_ensure_never_deletes_a_set_of_another_seed_and_synth_seed_selects_it(tm
     # the notebook's data root resolution passes the synth_seed parameter (default 0)
     run = SimpleNamespace(dataset="synth-unbc", is_synthetic=True, profile=SimpleNamespace(synth_scale="tiny"),
                           params={"data_root": str(root)})
+    run.resolve_root = lambda *a, **kw: Run.resolve_root(run, *a, **kw)
     with pytest.raises(synth.SyntheticDataError, match="seed 1"):
         Run._resolve_data_root(run)
     run.params["synth_seed"] = 1
@@ -479,7 +480,7 @@ def test_heart_rate_panel_without_ecg_says_what_is_missing(tmp_path):
 # ----------------------------------------------------------------------- PAIN_LIB_CACHE
 def test_pain_lib_cache_moves_every_data_and_preprocess_cache(tmp_path, monkeypatch, unbc):
     from pain_lib import paths
-    from pain_lib.data.clips import ClipDataset
+    from pain_lib.data.bank import FrameBank
     from pain_lib.preprocess import plots
 
     project = tmp_path / "project"
@@ -493,8 +494,7 @@ def test_pain_lib_cache_moves_every_data_and_preprocess_cache(tmp_path, monkeypa
         assert d.is_relative_to(moved), d
     s = unbc.samples[0]
     plots.load_face_clip(s, 16, crop="full")  # default FeatureCache
-    ds = ClipDataset([s], clip_len=4, size=16, crop="full", cache_dir=paths.face_cache_dir("synth-unbc-tiny"))
-    ds[0]
+    FrameBank(size=16, crop="full", cache_dir=paths.face_cache_dir("synth-unbc-tiny")).faces(s)
     written = {p.suffix for p in moved.rglob("*") if p.is_file()}
     assert written == {".npz", ".npy"}
     assert not (project / "cache").exists()

@@ -68,7 +68,6 @@ def test_sample_identity_uses_media_files(tmp_path):
 def test_face_clip_cache_is_keyed_by_the_crop_version(tmp_path, monkeypatch):
     """A change of the face detection (``CROP_VERSION``) recomputes cached face clips."""
     from pain_lib.data import Sample
-    from pain_lib.data import clips as clips_mod
     from pain_lib.data import crop as crop_mod
     from pain_lib.preprocess import plots
 
@@ -76,7 +75,7 @@ def test_face_clip_cache_is_keyed_by_the_crop_version(tmp_path, monkeypatch):
     video.write_bytes(b"1234")
     s = Sample("subj", "id1", None, video, 25.0)
     calls = []
-    monkeypatch.setattr(clips_mod, "load_face_frames",
+    monkeypatch.setattr(crop_mod, "load_face_frames",
                         lambda sample, size, crop: calls.append(1) or np.zeros((3, size, size, 3), np.uint8))
     cache = FeatureCache(tmp_path / "cache")
     plots.load_face_clip(s, 8, cache=cache)

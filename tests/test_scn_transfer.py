@@ -16,7 +16,6 @@ from pain_lib.data import open_dataset
 from pain_lib.data.bank import FrameBank
 from pain_lib.experiments import ClipSetup, FitContext, Store, clip_batches
 from pain_lib.models import get_model
-from pain_lib.papers.scn import transfer as tr
 from pain_lib.papers.scn.transfer import (
     IMAGENET_MEAN,
     IMAGENET_STD,

@@ -10,8 +10,8 @@ synthetic flavours use the same readers as the real datasets.
 Modules: ``base`` (Sample, PainDataset, errors), ``unbc`` / ``biovid`` / ``mint`` (readers),
 ``labels`` (label views, class-pair tasks), ``video`` (OpenCV IO, RGB), ``samplers``,
 ``crop`` (landmark / Haar face boxes, smoothing), ``cache`` (on-disk clip cache),
-``clips`` (``ClipDataset`` for 3D CNNs; imports torch), ``splits`` (LOSO, group k-fold,
-cross-dataset), ``summary`` (ssd Table 1); ``pain-lib data check`` is :mod:`pain_lib.datacheck`.
+``bank`` (every clip of an experiment: face crops on the training device, ``ClipBatches``;
+imports torch), ``splits`` (LOSO, group k-fold), ``summary`` (ssd Table 1); ``pain-lib data check`` is :mod:`pain_lib.datacheck`.
 """
 
 from __future__ import annotations

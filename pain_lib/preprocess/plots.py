@@ -102,8 +102,7 @@ def load_face_clip(sample, size: int = 112, max_frames: int | None = None, *, cr
     """Face-cropped clip ``(T, size, size, 3)`` uint8 RGB (``pain_lib.data`` readers and crop),
     at most ``max_frames`` frames from the start; cached (keyed by the crop's version too, so a
     change of the face detection recomputes it)."""
-    from pain_lib.data.clips import load_face_frames
-    from pain_lib.data.crop import face_crop_params
+    from pain_lib.data.crop import face_crop_params, load_face_frames
 
     cache = cache or FeatureCache()
     params = face_crop_params(size, crop)
