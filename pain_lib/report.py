@@ -553,7 +553,8 @@ def verdict_better(comparisons: Any, *, lower_is_better: bool = False) -> tuple[
 def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", lower: bool = False) -> tuple[str, str]:
     """The verdict on "``expected`` is the best setting": *agrees* if it is this run's best, or
     its value lies in the best one's 90 % band (``lo``/``hi``) -- then *cannot tell* unless it is
-    the best itself -- and *disagrees* if it lies outside that band."""
+    the best itself -- and *disagrees* if it lies outside that band; *cannot tell* when it was not
+    run or its value is not finite."""
     v = pd.to_numeric(table["value"], errors="coerce")
     if not v.notna().any():
         return "cannot tell", "no finite value in this run"
@@ -563,6 +564,8 @@ def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", l
     if rows.empty:
         return "cannot tell", f"{expected!r} was not run (best: {best_label})"
     exp_v = float(pd.to_numeric(rows["value"], errors="coerce").iloc[0])
+    if math.isnan(exp_v):  # its metric is undefined (e.g. it did not learn): no evidence either way
+        return "cannot tell", f"{expected} has no finite value in this run (best: {best_label}, {v[top]:.4g})"
     if best_label == expected:
         return "agrees", f"{expected} is this run's best ({exp_v:.4g})"
     lo, hi = table.loc[top, "lo"] if "lo" in table else np.nan, table.loc[top, "hi"] if "hi" in table else np.nan

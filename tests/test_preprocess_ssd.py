@@ -24,11 +24,17 @@ def test_gsm_weight_grows_with_sigma_v2():
             w = ssd.gsm_weight(var_v, torch.full_like(var_v, g), torch.full_like(var_v, alpha2), lam)
             assert torch.all(torch.diff(w) > 0), (g, alpha2)
     # and equals the printed closed form at one point
-    sn = ssd.SIGMA_N2
+    sn = 0.4 / 255.0**2  # IW-SSIM's sigma_nsq = 0.4 grey levels^2 (Wang & Li 2011), on the [0, 1] scale
     v, g, a2 = 1e-3, 0.8, 1.3
     expect = 0.5 * sum(np.log(1 + v / sn + (v / sn**2 + (1 + g * g) / sn) * a2 * lk) for lk in lam.tolist())
     got = ssd.gsm_weight(*(torch.tensor(q, dtype=torch.float64) for q in (v, g, a2)), lam)
     assert abs(float(got) - expect) < 1e-9 * abs(expect)
+
+
+def test_noise_variance_is_iw_ssims():
+    from pain_lib.preprocess import reference
+
+    assert ssd.SIGMA_N2 == pytest.approx(6.151480199923107e-06, rel=1e-12) == reference.SIGMA_N2
 
 
 def test_vectorised_equals_per_pixel_reference():

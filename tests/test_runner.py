@@ -296,10 +296,10 @@ def test_output_dir_and_results_dir_must_agree(capsys, tmp_path):
 def test_profile_choices_come_from_config(monkeypatch, capsys):
     from pain_lib import config
 
-    monkeypatch.setitem(config.PROFILES, "full", config.PROFILES["paper"].replace(name="full"))
-    monkeypatch.setattr(cli, "PROFILES", config.PROFILES)
-    args = cli.build_parser().parse_args(["reproduce", "--profile", "full"])
-    assert args.profile == "full"
+    # a profile added to config.py (only there: cli.PROFILES is not patched) is a valid choice
+    monkeypatch.setitem(config.PROFILES, "full-test", config.PROFILES["paper"].replace(name="full-test"))
+    args = cli.build_parser().parse_args(["reproduce", "--profile", "full-test"])
+    assert args.profile == "full-test"
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["reproduce", "--profile", "nope"])
     assert "invalid choice" in capsys.readouterr().err

@@ -191,9 +191,18 @@ def test_checkpoint_alone_rebuilds_the_model(tmp_path):
     x = torch.randn(1, 3, 8, 16, 16)
     assert torch.equal(model(x), rebuilt(x))
     assert payload["config"]["name"] == "tiny" and payload["model_cfg"]["temporal_depths"] == (3, 5)
+    saved = LinearReg()
+    with torch.no_grad():
+        for p in saved.parameters():
+            p.fill_(0.75)
     with pytest.raises(ValueError, match="not built by get_model"):
-        load_checkpoint(save_checkpoint(tmp_path / "lin.pt", LinearReg()))
-    rebuilt_lin, _ = load_checkpoint(tmp_path / "lin.pt", model=LinearReg())
+        load_checkpoint(save_checkpoint(tmp_path / "lin.pt", saved, note="lin"))
+    # a model not built by get_model is given: it is the one loaded, with the saved weights
+    fresh = LinearReg()
+    rebuilt_lin, lin_payload = load_checkpoint(tmp_path / "lin.pt", model=fresh)
+    assert rebuilt_lin is fresh and lin_payload["note"] == "lin"
+    for (name, a), (_, b) in zip(saved.state_dict().items(), rebuilt_lin.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
 
 
 def test_fit_resumes_from_its_epoch_checkpoint(tmp_path):

@@ -12,7 +12,11 @@ import math
 
 import numpy as np
 
-from .ssd import _EIG_FLOOR, _FLAT, SIGMA_N2
+from .ssd import _EIG_FLOOR, _FLAT
+
+#: IW-SSIM's noise variance as its authors' code sets it (``sigma_nsq = 0.4`` grey levels^2, Wang & Li
+#: 2011), on the [0, 1] intensity scale: the reference's own value, not the checked module's
+SIGMA_N2 = 0.4 / 255.0**2
 
 __all__ = [
     "rank_pooling_weights_reference",
