@@ -107,7 +107,10 @@ def _finish(results, results_dir: Path, *, planned: int, interrupt=None) -> int:
     if full:
         ok = sum(r.status == "ok" for r in results)
         print(f"{ok} notebooks ok, {len(results) - ok} failed")
-        raise OSError(errno.ENOSPC, "No space left on device", str(results_dir))
+        from .runner import ResultsDirError
+
+        raise ResultsDirError(describe_os_error(OSError(errno.ENOSPC, "No space left on device", str(results_dir)))
+                              + f"; the failed run's outputs were discarded and nothing under {results_dir} changed")
     index = write_index(results_dir, registry_artifact_map([_entry_dict(e) for e in reg.notebooks]), reg.diagrams)
     if interrupt is not None and interrupt.is_set():
         stopped = [r for r in results if r.status == "interrupted"]

@@ -39,7 +39,7 @@ def is_disk_full(exc: BaseException | str | None) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     text = str(exc or "")
-    return "Errno 28]" in text or "No space left on device" in text or "Errno 122]" in text
+    return any(s in text for s in ("Errno 28]", "No space left on device", "no space left on the device", "Errno 122]"))
 
 
 def describe_os_error(exc: OSError, *, path: str | os.PathLike | None = None, what: str = "") -> str:

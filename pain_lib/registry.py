@@ -268,6 +268,8 @@ def _declared_cached(nb_path: str, mtime: float) -> tuple[Parameter, ...]:
 def declared_parameters(nb_path: Path) -> dict[str, Parameter]:
     """Parameters declared in a notebook's ``parameters`` cell, by name, in order."""
     nb_path = Path(nb_path)
+    if not nb_path.exists():
+        raise RegistryError(f"notebook {nb_path} does not exist (registered in notebooks/registry.yaml)")
     try:
         mtime = nb_path.stat().st_mtime
     except OSError as exc:

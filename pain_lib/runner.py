@@ -331,6 +331,13 @@ class _LogRouter(logging.Handler):
             logging.getLogger().handle(record)
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A notebook's log file; a write that fails (a full disk) is dropped, not a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 _router: _LogRouter | None = None
 _router_lock = threading.Lock()
 
@@ -533,11 +540,15 @@ def _finalise(result: RunResult, entry: NotebookEntry, out_dir: Path, results_di
             _commit(stage, out_dir)
         return result
     if is_disk_full(result.error):
+        # the disk is full: the outputs are dropped and nothing is recorded -- the results
+        # folder stays as it was (the log says what happened)
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            result.partial = _move_partial(written, out_dir, partial_dir, stage)
+        with contextlib.suppress(OSError), open(result.log, "a", encoding="utf-8") as fh:
+            fh.write("\n" + result.describe_failure() + "\n  (disk full: outputs discarded, run not recorded)\n")
+        return result
+    with contextlib.suppress(OSError):
+        result.partial = _move_partial(written, out_dir, partial_dir, stage)
     if result.log:
         with contextlib.suppress(OSError), open(result.log, "a", encoding="utf-8") as fh:
             fh.write("\n" + result.describe_failure() + (f"\n  partial outputs moved to: {result.partial}" if result.partial else "") + "\n")
@@ -593,7 +604,7 @@ def run_notebook(
     result = RunResult(entry.id, "ok", 0.0, profile_name, parameters, str(executed),
                        device=device_type(device), log=str(log_path), run_id=run_id)
     router = _log_router()
-    handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
+    handler = _QuietFileHandler(log_path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     me = threading.get_ident()
     with open(log_path, "ab", buffering=0) as stdio:
