@@ -631,14 +631,15 @@ def run_notebook(
             result.cell_source = exc.source
         except OSError as exc:
             result.status = "failed"
-            result.error = f"{type(exc).__name__}: {describe_os_error(exc)}"
+            result.error = f"{type(exc).__name__}: {describe_os_error(exc, path=exc.filename or executed.parent)}"
         except Exception as exc:  # noqa: BLE001 - kernel death, timeout, bad notebook: all are failures
             result.status = "failed"
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
             router.sinks.pop(me, None)
             interrupt.kernel_done(entry.id)
-            handler.close()
+            with contextlib.suppress(OSError):  # its last flush on a full disk
+                handler.close()
     if result.status != "ok" and interrupt.is_set():
         result.status = "interrupted"
         result.error = f"interrupted (Ctrl-C): {result.error}"
