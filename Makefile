@@ -79,6 +79,8 @@ bench: setup
 	$(PY) bench/preprocess.py
 	$(PY) bench/models.py
 
-# Interrupt, race and corrupt a real run; print what survived (bench/faults.py).
+# The command's faults as tests (tests/test_faults_cli.py), then the sweep (bench/faults.py): interrupt,
+# race and corrupt a real run; every bad input of bench/cli_faults.py; a full results disk.
 faults: setup
+	$(PY) -m pytest -q tests/test_faults_cli.py
 	$(PY) bench/faults.py --out results/benchmarks/faults.md

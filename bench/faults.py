@@ -14,7 +14,17 @@ the synthetic data is shared) and tries, each time from a clean run's state:
 It prints (and with ``--out`` writes) one row per fault: whether every run after it succeeded,
 whether the final table equals the clean run's (every value), and seconds.
 
-    python bench/faults.py [--out results/benchmarks/faults.md]          # ~4 min on 2 CPU cores
+Then the command's bad inputs and broken machines (``bench/cli_faults.py``: symlink loops,
+read-only and full file systems, a broken registry or notebook, parameter edges, folders from
+the environment), each run as ``pain-lib`` in a subprocess, with the answer it gets (exit
+status and its one line); and a full results disk under a real run (the overview notebook on a
+small tmpfs: the run must fail in one line, leave the results as they were, and the next run
+on the freed disk must succeed). The mounts need root on Linux; elsewhere those cases are
+skipped.
+
+    python bench/faults.py [--out results/benchmarks/faults.md]          # ~7 min on 2 CPU cores
+    python bench/faults.py --cli-only --out ...   # only the command's faults (~2 min); the table of
+                                                  # the run faults is kept from the existing report
 """
 
 from __future__ import annotations
@@ -31,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cli_faults  # noqa: E402
 
 NOTEBOOK = "scn/07_table7_unbc_comparison"
 TABLE = Path("scn") / "table-7.csv"
@@ -90,11 +103,123 @@ def garble_npy(p: Path) -> None:
     p.write_bytes(bytes(data))
 
 
+def cli_sweep(root: Path) -> list[dict]:
+    """Every case of bench/cli_faults.py as a subprocess: exit status, its line, no traceback."""
+    rows = []
+    for i, case in enumerate(cli_faults.CASES):
+        tmp = root / f"cli-{i:02d}"
+        tmp.mkdir(parents=True)
+        if case.mount and not cli_faults.can_mount():
+            rows.append({"fault": case.name, "ok": None, "answer": "skipped (needs a tmpfs mount: root on Linux)"})
+            continue
+        try:
+            argv, env, expect = case.setup(tmp)
+            t = time.time()
+            clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PAIN_LIB_")}
+            proc = subprocess.run([sys.executable, "-m", "pain_lib.cli", *argv], cwd=tmp, capture_output=True,
+                                  text=True, env={**clean_env, **env, **_this_checkout()}, timeout=120)
+        finally:
+            cli_faults.release_mounts()
+        line = cli_faults.answer_line(proc.stdout if case.stream == "out" else proc.stderr, case)
+        ok = (proc.returncode == case.rc and "Traceback" not in proc.stdout + proc.stderr and "\n" not in line
+              and all(e in line for e in expect))
+        rows.append({"fault": case.name, "ok": ok, "answer": f"exit {proc.returncode}: {_portable(line, tmp)}",
+                     "seconds": time.time() - t})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _this_checkout() -> dict[str, str]:
+    """Run this checkout's pain_lib (the case runs in its own folder, not the project's)."""
+    here = str(cli_faults.ROOT)
+    return {"MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+
+
+def _portable(line: str, tmp: Path) -> str:
+    line = line.replace(str(tmp), "<tmp>").replace(str(Path.cwd()), "<project>")
+    return line if len(line) <= 400 else line[:397] + "..."
+
+
+def full_disk_run(root: Path) -> dict:
+    """The overview notebook on a small tmpfs: clean run, full disk, freed disk."""
+    name = "full results disk during a run (overview, tmpfs)"
+    if not cli_faults.can_mount():
+        return {"fault": name, "ok": None, "answer": "skipped (needs a tmpfs mount: root on Linux)"}
+    disk = root / "disk"
+    results = disk / "results"
+    cmd = [sys.executable, "-m", "pain_lib.cli", "run", "overview/00_paper_results", "--profile", "tiny",
+           "--results-dir", str(results)]
+    env = {**os.environ, **_this_checkout(), "PAIN_LIB_EXPERIMENTS": str(root / "store"),
+           "PAIN_LIB_CACHE": str(root / "cache")}
+    t = time.time()
+    with cli_faults.tmpfs(disk, "16m"):
+        first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+        def snapshot():
+            return {p: p.read_bytes() for p in sorted(results.rglob("*")) if p.is_file() and p.suffix != ".log"}
+
+        before = snapshot()
+        with open(disk / "filler", "wb", buffering=0) as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 4096)
+            except OSError:
+                pass
+        full = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        unchanged = snapshot() == before
+        (disk / "filler").unlink()
+        freed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in full.stderr.splitlines() if ln.startswith("pain-lib:")]
+    ok = (first.returncode == 0 and full.returncode == 2 and len(lines) == 1 and "no space left" in lines[0]
+          and "Traceback" not in full.stdout + full.stderr and unchanged and freed.returncode == 0)
+    answer = (f"clean run exit {first.returncode}; full disk exit {full.returncode}: "
+              f"{_portable(lines[0] if lines else full.stderr[-300:], root)}; results "
+              f"{'unchanged' if unchanged else 'CHANGED'}; freed disk exit {freed.returncode}")
+    return {"fault": name, "ok": ok, "answer": answer, "seconds": time.time() - t}
+
+
+def _previous_run_section(path: str | None) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path else ""
+    except OSError:
+        text = ""
+    start = text.find("# Fault sweep (")
+    end = text.find("\n# ", start + 1)
+    return text[start:end if end > 0 else None].rstrip() + "\n" if start >= 0 else ""
+
+
+def cli_section(rows: list[dict]) -> str:
+    tried = [r for r in rows if r["ok"] is not None]
+    good = sum(bool(r["ok"]) for r in tried)
+    lines = ["# The command's faults (bench/cli_faults.py)\n",
+             f"{len(rows)} faults of the command tried ({len(rows) - len(tried)} skipped): {good} answered in one "
+             "line naming what is wrong, with no traceback, before a kernel started (the full disk: under a real run).\n",
+             "| fault | answer as expected | answer |", "|---|---|---|"]
+    for r in rows:
+        mark = "skipped" if r["ok"] is None else ("yes" if r["ok"] else "NO")
+        fault, answer = (str(r[k]).replace("|", "\\|") for k in ("fault", "answer"))
+        lines.append(f"| {fault} | {mark} | {answer} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None, help="write the table as Markdown here")
+    ap.add_argument("--cli-only", action="store_true",
+                    help="only the command's faults; keep the run faults' table of the existing --out report")
     args = ap.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="pain-lib-faults-"))
+    cli_rows = cli_sweep(root / "cli") + [full_disk_run(root / "full-disk")]
+    print(cli_rows[-1], flush=True)
+    if args.cli_only:
+        text = (_previous_run_section(args.out) or "") + "\n" + cli_section(cli_rows)
+        print(text)
+        if args.out:
+            from pain_lib.io import atomic_write_text
+
+            atomic_write_text(args.out, text)
+        shutil.rmtree(root, ignore_errors=True)
+        return
     clean = root / "clean"
     t0 = time.time()
     assert run(clean) == 0, "the clean run failed"
@@ -145,7 +270,7 @@ def main(argv=None) -> None:
               for r in df.itertuples(index=False)]
     text = (f"# Fault sweep ({NOTEBOOK}, tiny profile, CPU)\n\n`python bench/faults.py`: "
             f"{len(df) - 1} faults tried, {int((df['runs ok'] & df['table equals clean']).sum()) - 1} survived with "
-            "the clean run's table.\n\n" + "\n".join(lines) + "\n")
+            "the clean run's table.\n\n" + "\n".join(lines) + "\n\n" + cli_section(cli_rows))
     print(text)
     if args.out:
         from pain_lib.io import atomic_write_text

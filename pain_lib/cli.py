@@ -4,7 +4,7 @@
 
     pain-lib list                                   registered notebooks
     pain-lib run <id> [-p name=value ...] [--profile P] [--device D] [-v]
-    pain-lib reproduce [--profile P] [--only GLOB] [--jobs N] [-v]
+    pain-lib reproduce [--profile P] [--only GLOB] [--jobs N] [--data NAME=PATH ...] [-p name=value ...] [-v]
     pain-lib profiles [--default]                   the profiles (pain_lib/config.py)
     pain-lib index                                  regenerate results/README.md
     pain-lib synth --flavour F --scale S --out DIR  write a synthetic dataset
@@ -14,16 +14,24 @@
 ``run`` and ``reproduce`` show a progress bar and one line per notebook; each notebook's full
 log goes to ``<results>/executed/<id>.log`` (``-v``: stream every cell's output too).
 Ctrl-C stops them cleanly (exit status 130).
+
+Every error is one line on stderr naming what is wrong (the file, the parameter, the folder)
+and what to do, exit status 2 (1: a notebook failed); ``-v`` adds the traceback. Relative
+paths -- ``--results-dir``, ``-p output_dir=``, ``-p data_root=``, ``--data NAME=PATH``,
+``synth --out``, ``data check --root`` and the ``PAIN_LIB_*`` variables -- start at the current
+folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from pathlib import Path
 
 from .config import PROFILES
+from .errors import PathProblem, describe_os_error, is_disk_full
 from .params import ParameterError, parse_cli_value
 from .registry import RegistryError, declared_parameters, get_entry, load_registry, repo_root
 
@@ -36,7 +44,7 @@ def _parse_assignments(items: list[str]) -> dict:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ParameterError(f"-p expects name=value, got {item!r}")
-        out[name.strip()] = parse_cli_value(value)
+        out[name.strip()] = parse_cli_value(value, name.strip())
     return out
 
 
@@ -54,19 +62,32 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _resolve(path: str) -> Path:
-    """A folder given on the command line, resolved against the current directory."""
+def _resolve(path: str, what: str = "folder") -> Path:
+    """A folder given on the command line, resolved against the current directory (one line,
+    not a traceback, for a symbolic-link loop)."""
     p = Path(path).expanduser()
-    return (p if p.is_absolute() else Path.cwd() / p).resolve()
+    p = p if p.is_absolute() else Path.cwd() / p
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop before Python 3.13
+        raise PathProblem(f"{what} {p}: a symbolic-link loop (a link that points back at itself): "
+                          "remove or repoint the link, or give a real folder") from None
+
+
+def _absolute_data_root(given: dict) -> None:
+    """``-p data_root=REL`` starts at the current folder (the kernel runs in the project's)."""
+    root = given.get("data_root")
+    if isinstance(root, str) and root:
+        given["data_root"] = str(_resolve(root, "data_root"))
 
 
 def _results_dir(args, given: dict | None = None) -> tuple[Path, bool]:
     """The results folder and whether it was chosen (``--results-dir`` or ``-p output_dir``,
     both resolved against the current directory; the two must agree)."""
-    flag = _resolve(args.results_dir) if getattr(args, "results_dir", None) else None
+    flag = _resolve(args.results_dir, "--results-dir") if getattr(args, "results_dir", None) else None
     param = (given or {}).get("output_dir")
     if isinstance(param, str) and param:
-        chosen = _resolve(param)
+        chosen = _resolve(param, "output_dir")
         if flag is not None and flag != chosen:
             raise ParameterError(
                 f"-p output_dir={param!r} ({chosen}) contradicts --results-dir {args.results_dir} "
@@ -82,6 +103,14 @@ def _finish(results, results_dir: Path, *, planned: int, interrupt=None) -> int:
     from .report import registry_artifact_map, write_index
 
     reg = load_registry()
+    full = [r for r in results if is_disk_full(r.error)]
+    if full:
+        ok = sum(r.status == "ok" for r in results)
+        print(f"{ok} notebooks ok, {len(results) - ok} failed")
+        from .runner import ResultsDirError
+
+        raise ResultsDirError(describe_os_error(OSError(errno.ENOSPC, "No space left on device", str(results_dir)))
+                              + f"; the failed run's outputs were discarded and nothing under {results_dir} changed")
     index = write_index(results_dir, registry_artifact_map([_entry_dict(e) for e in reg.notebooks]), reg.diagrams)
     if interrupt is not None and interrupt.is_set():
         stopped = [r for r in results if r.status == "interrupted"]
@@ -101,7 +130,7 @@ def _finish(results, results_dir: Path, *, planned: int, interrupt=None) -> int:
     total = sum(r.duration_s for r in results)
     print(f"{len(results) - len(failed)} notebooks ok, {len(failed)} failed ({total:.1f} s of notebook time)")
     for r in failed:
-        print(f"  {r.id}: executed notebook: {_rel(r.executed)}; log: {_rel(r.log)}")
+        print(f"  {r.id}: executed notebook: {_rel(r.executed) or '(none)'}; log: {_rel(r.log)}")
     return 1 if failed else 0
 
 
@@ -138,31 +167,116 @@ def _execute(args, entries, params, results_dir: Path) -> int:
         return _finish(results, results_dir, planned=len(entries), interrupt=interrupt)
 
 
+def _check_folders(results_dir: Path, entries) -> None:
+    """Everything a run writes or reads is checked before a kernel starts: the results folder
+    and every folder an environment variable moves (one line naming it)."""
+    from .paths import check_environment_folders
+    from .runner import check_writable
+
+    check_writable(results_dir, entries)
+    check_environment_folders()
+
+
 def _cmd_run(args) -> int:
-    from .runner import check_writable, prepare_parameters
+    from .runner import prepare_parameters
 
     entry = get_entry(args.id)
     given = _parse_assignments(args.p)
     results_dir, chosen = _results_dir(args, given)
     if chosen:
         given["output_dir"] = str(results_dir)
+    _absolute_data_root(given)
     params = prepare_parameters(entry, given, args.profile, args.device)
-    check_writable(results_dir, [entry])
+    _check_folders(results_dir, [entry])
     print(_plan([entry], [params], args.device, results_dir))
     return _execute(args, [entry], [params], results_dir)
 
 
-def _cmd_reproduce(args) -> int:
-    from .runner import check_writable, prepare_parameters, select
+def _data_map(args, given: dict) -> dict[str, str]:
+    """Dataset -> data_root from ``--data NAME=PATH`` or ``-p dataset=NAME [-p data_root=PATH]``
+    (paths from the current folder; empty for a synthetic set: the generated one)."""
+    from .config import DATASETS, SYNTHETIC_DATASETS
 
+    data: dict[str, str] = {}
+    for item in args.data:
+        name, sep, path = item.partition("=")
+        name = name.strip()
+        if not sep or name not in DATASETS:
+            raise ParameterError(f"--data expects NAME=PATH with NAME one of {', '.join(DATASETS)}, got {item!r}")
+        if name in data:
+            raise ParameterError(f"--data {name}=... given twice")
+        data[name] = str(_resolve(path, f"--data {name}")) if path else ""
+    if "dataset" in given or "data_root" in given:
+        if data:
+            raise ParameterError("give the data once: --data NAME=PATH, or -p dataset=NAME -p data_root=PATH, not both")
+        name, root = given.pop("dataset", None), given.pop("data_root", "")
+        if not isinstance(name, str) or name not in DATASETS:
+            raise ParameterError(f"-p data_root needs -p dataset=NAME (one of {', '.join(DATASETS)}), got dataset={name!r}")
+        if not isinstance(root, str):
+            raise ParameterError(f"parameter 'data_root' must be str, got {root!r}")
+        data[name] = str(_resolve(root, "data_root")) if root else ""
+    for name, root in data.items():
+        if not root and name not in SYNTHETIC_DATASETS:
+            raise ParameterError(f"dataset {name!r} is a licensed dataset that is not shipped: give its folder "
+                                 f"(--data {name}=PATH or -p data_root=PATH)")
+    return data
+
+
+def _plan_reproduce(entries, given: dict, data: dict[str, str]) -> tuple[list, list[dict], list[str]]:
+    """The notebooks to run with their parameters, and one line for each skipped one.
+
+    With data (``--data`` / ``-p dataset=``) a notebook gets the first of its registry
+    ``datasets`` that is given; a notebook that uses no dataset (``datasets: [none]``) runs as
+    usual; a notebook whose datasets include none of those given is skipped. Other ``-p``
+    values go to every notebook that declares them (a name none declares is an error)."""
+    run, params, skipped = [], [], []
+    used: set[str] = set()
+    for e in entries:
+        declared = declared_parameters(e.path)
+        p = {k: v for k, v in given.items() if k in declared}
+        used |= set(p)
+        if data:
+            chosen = next((d for d in e.datasets if d in data), None)
+            if chosen is None and tuple(e.datasets) != ("none",):
+                skipped.append(f"skipped {e.id}: its registry datasets ({', '.join(e.datasets)}) include none of "
+                               f"{', '.join(data)}")
+                continue
+            if chosen is not None:
+                p["dataset"] = chosen
+                if data[chosen] and "data_root" in declared:
+                    p["data_root"] = data[chosen]
+        run.append(e)
+        params.append(p)
+    unused = sorted(set(given) - used - {"output_dir"})
+    if unused and entries:
+        raise ParameterError(f"no selected notebook declares parameter {', '.join(map(repr, unused))} "
+                             "(`pain-lib list -v` shows each notebook's parameters)")
+    return run, params, skipped
+
+
+def _cmd_reproduce(args) -> int:
+    from .runner import prepare_parameters, select
+
+    if args.only is not None and not any(p.strip() for p in args.only.split(",")):
+        raise ParameterError(f"--only {args.only!r} names no notebook: give comma-separated globs over notebook "
+                             "ids (e.g. --only 'scn/*'), or leave --only out to run them all")
     entries = select(args.only)
     if not entries:
-        print(f"no registered notebook matches {args.only!r}", file=sys.stderr)
+        print(f"pain-lib: error: no registered notebook matches {args.only!r} (`pain-lib list` shows the ids)",
+              file=sys.stderr)
         return 2
-    results_dir, chosen = _results_dir(args)
-    given = {"output_dir": str(results_dir)} if chosen else {}
-    params = [prepare_parameters(e, dict(given), args.profile, args.device) for e in entries]
-    check_writable(results_dir, entries)
+    given = _parse_assignments(args.p)
+    results_dir, chosen = _results_dir(args, given)
+    given.pop("output_dir", None)
+    data = _data_map(args, given)
+    entries, extra, skipped = _plan_reproduce(entries, given, data)
+    for line in skipped:
+        print(line)
+    if not entries:
+        raise ParameterError(f"no selected notebook uses {', '.join(data)}: nothing to run")
+    base = {"output_dir": str(results_dir)} if chosen else {}
+    params = [prepare_parameters(e, {**base, **x}, args.profile, args.device) for e, x in zip(entries, extra)]
+    _check_folders(results_dir, entries)
     print(_plan(entries, params, args.device, results_dir))
     return _execute(args, entries, params, results_dir)
 
@@ -193,8 +307,11 @@ def _cmd_index(args) -> int:
 
 def _cmd_synth(args) -> int:
     from . import synth
+    from .errors import check_folder
 
-    out = synth.generate(args.flavour, args.scale, Path(args.out), seed=args.seed)
+    out = _resolve(args.out, "synth --out")
+    check_folder(out, "synth --out")
+    out = synth.generate(args.flavour, args.scale, out, seed=args.seed)
     print(f"wrote {args.flavour} ({args.scale}) to {out}")
     return 0
 
@@ -202,7 +319,7 @@ def _cmd_synth(args) -> int:
 def _cmd_data_check(args) -> int:
     from .datacheck import check_dataset
 
-    rep = check_dataset(args.dataset, Path(args.root), full=args.full, strict=args.strict)
+    rep = check_dataset(args.dataset, _resolve(args.root, "--root"), full=args.full, strict=args.strict)
     print(rep.text)
     return 0 if rep.ok else 1
 
@@ -210,8 +327,11 @@ def _cmd_data_check(args) -> int:
 def _cmd_data_prepare(args) -> int:
     from . import synth
     from .config import SYNTHETIC_DATASETS, get_profile
+    from .errors import check_folder
+    from .paths import synth_data_dir
 
     scale = get_profile(args.profile).synth_scale
+    check_folder(synth_data_dir(), "synthetic-data folder (PAIN_LIB_DATA)")
     needed = sorted({d for e in load_registry().notebooks for d in e.datasets if d in SYNTHETIC_DATASETS})
     for flavour in needed:
         root = synth.ensure(flavour, scale)
@@ -241,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--only", default=None, help="comma-separated globs over notebook ids")
             p.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
+            p.add_argument("-p", action="append", default=[], metavar="NAME=VALUE",
+                           help="set a parameter of every notebook that declares it; -p dataset=NAME "
+                                "[-p data_root=PATH] is --data NAME=PATH")
+            p.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                           help="run every notebook whose registry datasets include NAME on the data at PATH "
+                                "(repeat for several datasets; the others are skipped, data-free ones run)")
         p.add_argument("--profile", choices=profiles, default=None,
                        help="default: each notebook's own (standard)")
         p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps")
@@ -281,24 +407,39 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _fail(message: str, verbose: bool, code: int = 2) -> int:
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(f"pain-lib: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     from .runner import ResultsDirError
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+    verbose = bool(getattr(args, "verbose", False))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ParameterError, RegistryError, ResultsDirError, FileNotFoundError, ValueError) as exc:
-        print(f"pain-lib: error: {exc}", file=sys.stderr)
-        return 2
-    except PermissionError as exc:
-        print(f"pain-lib: error: {exc.filename or ''} cannot be written ({exc.strerror}): make it writable, "
-              "or write the results elsewhere with --results-dir DIR", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("pain-lib: interrupted", file=sys.stderr)
         return 130
+    except (ParameterError, RegistryError, ResultsDirError, PathProblem, ValueError) as exc:
+        return _fail(str(exc), verbose)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename:
+            return _fail(f"{exc.filename} cannot be written ({exc.strerror}): make it writable, or write the "
+                         "results elsewhere with --results-dir DIR", verbose)
+        return _fail(describe_os_error(exc), verbose)
+    except (MemoryError, RecursionError) as exc:
+        return _fail(f"{type(exc).__name__}: an input too large or too deeply nested", verbose)
+    except Exception as exc:  # noqa: BLE001 - one line; the traceback with -v
+        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        return _fail(f"{type(exc).__name__}: {text} (run with -v for the traceback)", verbose, 1)
 
 
 if __name__ == "__main__":

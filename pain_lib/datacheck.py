@@ -196,6 +196,13 @@ def check_dataset(name: str, root: str | Path, *, full: bool = False, strict: bo
             if not same:
                 lines.append("  (generated with another seed, generator version or parameters than the "
                              "manifest's: counts and label checksum not compared with it)")
+    else:
+        from .synth import COMPLETE_MARKER, PROGRESS_MARKER
+
+        if (root / PROGRESS_MARKER).exists():
+            problems.append(f"{root / PROGRESS_MARKER} is present: the folder holds an interrupted generation "
+                            f"of a synthetic dataset (no {COMPLETE_MARKER}), not a copy of {name}; regenerate it "
+                            "(pain-lib synth ... --out) or point --root at your copy of the real dataset")
     for part in parts:
         label = f"Part{part}." if part else ""
         try:

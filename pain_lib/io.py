@@ -9,6 +9,7 @@ file, and an interrupted write leaves at most an ignored ``.*.tmp`` file behind.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -44,13 +45,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if not isinstance(exc, (OSError, KeyboardInterrupt, SystemExit)) and _disk_full(path.parent):
+            # a writer that hides the error of the disk (torch.save: "[enforce fail at
+            # inline_container.cc] unexpected pos"): say what it was, naming the file
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from exc
         raise
     return path
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20  # under 1 MiB left
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -134,6 +134,9 @@ class Run:
         self.paper_dataset = PAPER_DATASET_OF.get(self.dataset)
         out = Path(params.get("output_dir", "results"))
         self.output_dir = out if out.is_absolute() else self.root / out
+        #: where tables and figures are written while the run lasts: the runner's staging folder
+        #: (``PAIN_LIB_STAGE``, moved into ``output_dir`` when the run succeeded), else ``output_dir``
+        self.stage_dir, self.run_id = _staging(self.output_dir)
         self.data_root = self._resolve_data_root()
         #: content-addressed store of trained configurations shared by every notebook
         #: (see :mod:`pain_lib.experiments`): a configuration one table trained is not retrained.
@@ -234,12 +237,14 @@ class Run:
     def _paths(self, artifact: str, name: str | None, paper: str | None) -> tuple[str, Path]:
         paper = paper or self.paper
         stem = report.artifact_slug(artifact) + (f"-{report.artifact_slug(name)}" if name else "")
-        return paper, self.output_dir / paper / stem
+        return paper, self.stage_dir / paper / stem
 
     def _provenance(self, paper: str, artifact: str, kind: str, files: list[str], caption: str) -> dict:
         now = time.time()
         return {
             "notebook": self.id,
+            # the runner's id of this run (runs.jsonl): the index counts the files only when it succeeded
+            "run_id": self.run_id,
             "paper": paper,
             "artifact": artifact,
             "kind": kind,
@@ -337,8 +342,9 @@ class Run:
         prov = self._provenance(paper, artifact, "+".join(kinds), list(names), caption)
         io_.atomic_write_json(stem.with_suffix(".json"), prov, indent=2, sort_keys=True)
         for p in [*files, stem.with_suffix(".json")]:
-            if p not in self.written:
-                self.written.append(p)
+            final = self.output_dir / p.relative_to(self.stage_dir)
+            if final not in self.written:
+                self.written.append(final)
 
     def save_claims(self, claims, artifact: str, *, caption: str = "") -> pd.DataFrame:
         """The paper's claims this notebook tested, each with this run's verdict (agrees /
@@ -354,12 +360,22 @@ class Run:
     def finish(self) -> None:
         """Close the run: print what was written and how long it took."""
         duration = time.time() - self.started
-        print(f"{self.id}: wrote {len(self.written)} files in {duration:.1f} s")
+        staged = " (staged: moved into place when the run succeeds)" if self.stage_dir != self.output_dir else ""
+        print(f"{self.id}: wrote {len(self.written)} files in {duration:.1f} s{staged}")
         for p in self.written:
             try:
                 print("  ", p.relative_to(self.root))
             except ValueError:
                 print("  ", p)
+
+
+def _staging(output_dir: Path) -> tuple[Path, str | None]:
+    """The runner's staging folder and run id for a run writing to ``output_dir``, or
+    ``(output_dir, None)`` outside the runner (Jupyter, plain papermill)."""
+    stage, run_id, target = (os.environ.get(k) for k in ("PAIN_LIB_STAGE", "PAIN_LIB_RUN_ID", "PAIN_LIB_STAGE_FOR"))
+    if stage and target and Path(target) == output_dir.resolve():
+        return Path(stage), run_id
+    return output_dir, None
 
 
 def _plain_markdown(df: pd.DataFrame) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import DATASETS, PROFILES
+from .errors import shorten
 from .registry import NotebookEntry, Parameter
 
 __all__ = [
@@ -23,9 +24,20 @@ __all__ = [
     "describe_constraint",
     "validate_parameters",
     "parse_cli_value",
+    "MAX_VALUE_CHARS",
+    "INT_RANGE",
+    "SEED_RANGE",
 ]
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+#: the longest ``-p`` value parsed (longer ones are refused before parsing)
+MAX_VALUE_CHARS = 4096
+#: the integers a notebook can use: numpy and torch take 64-bit integers ...
+INT_RANGE = (-(2**63), 2**63 - 1)
+#: ... and a seed also seeds PYTHONHASHSEED and NumPy's legacy generator: 32 bits
+SEED_RANGE = (0, 2**32 - 1)
+SEED_PARAMETERS = ("seed", "synth_seed")
 
 
 class ParameterError(ValueError):
@@ -99,32 +111,55 @@ def validate_parameters(
     unknown = [k for k in values if k not in declared]
     if unknown:
         raise ParameterError(
-            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(shorten(k) for k in unknown)} "
             f"for {where}. Valid parameters:\n{_describe(declared.values())}"
         )
     out = {name: p.default for name, p in declared.items()}
     out.update(values)
     for name, value in out.items():
         p = declared[name]
-        if not check_type(value, p.annotation):
+        try:
+            fits = check_type(value, p.annotation)
+        except ParameterError as exc:
+            raise ParameterError(f"parameter {name!r} of {where}: {exc}") from None
+        if not fits:
             raise ParameterError(
-                f"parameter {name!r} of {where} must be {p.annotation}, got {value!r} "
+                f"parameter {name!r} of {where} must be {p.annotation}, got {shorten(value)} "
                 f"({type(value).__name__}). {p.help}"
             )
+        lo, hi = SEED_RANGE if name in SEED_PARAMETERS else INT_RANGE
+        for v in _ints(value):
+            if not lo <= v <= hi:
+                raise ParameterError(
+                    f"invalid value for parameter {name!r}: {shorten(v)} is out of range; allowed: "
+                    f"{'an int' if name in SEED_PARAMETERS else 'integers'} from {lo} to {hi}"
+                )
     _check_values(out, entry)
     return out
 
 
+def _ints(value: Any) -> Iterable[int]:
+    """Every integer in ``value`` (nested lists, tuples and dict values included)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _ints(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _ints(v)
+
+
 def _check_values(params: Mapping[str, Any], entry: NotebookEntry | None) -> None:
     def bad(name: str, allowed: str) -> ParameterError:
-        return ParameterError(f"invalid value for parameter {name!r}: {params[name]!r}; allowed: {allowed}")
+        return ParameterError(f"invalid value for parameter {name!r}: {shorten(params[name])}; allowed: {allowed}")
 
     if "profile" in params and params["profile"] not in PROFILES:
         raise bad("profile", ", ".join(PROFILES))
     if "device" in params and not _DEVICE.match(str(params["device"])):
         raise bad("device", "auto, cpu, cuda, cuda:N, mps")
-    if "seed" in params and params["seed"] < 0:
-        raise bad("seed", "an int >= 0")
     if "dataset" in params:
         allowed = list(entry.datasets) if entry else list(DATASETS)
         if params["dataset"] not in allowed:
@@ -138,7 +173,7 @@ def _check_values(params: Mapping[str, Any], entry: NotebookEntry | None) -> Non
                 problem = check_constraint(params[name], spec)
                 if problem:
                     raise ParameterError(
-                        f"invalid value for parameter {name!r}: {params[name]!r} ({problem}); "
+                        f"invalid value for parameter {name!r}: {shorten(params[name])} ({shorten(problem, 200, raw=True)}); "
                         f"allowed: {describe_constraint(spec)}"
                     )
 
@@ -235,9 +270,19 @@ def describe_constraint(spec: Mapping[str, Any]) -> str:
     return " and ".join(parts) or "any value"
 
 
-def parse_cli_value(text: str) -> Any:
-    """``-p name=value`` values: a Python literal when it parses as one, else the string."""
+def parse_cli_value(text: str, name: str = "") -> Any:
+    """``-p name=value`` values: a Python literal when it parses as one, else the string.
+
+    A value longer than :data:`MAX_VALUE_CHARS` is refused before parsing, and one too deeply
+    nested to parse is refused too (:class:`ParameterError` naming ``name``)."""
+    label = f"-p {name}=" if name else "-p value "
+    if len(text) > MAX_VALUE_CHARS:
+        raise ParameterError(f"{label}{shorten(text, 40)} is too long for parameter {name!r}: "
+                             f"{len(text)} characters, at most {MAX_VALUE_CHARS} are read")
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError):
         return text
+    except (MemoryError, RecursionError):
+        raise ParameterError(f"{label}{shorten(text, 40)}: parameter {name!r} is nested too deeply to parse "
+                             "as a Python literal") from None

@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import PathProblem, check_folder
+
 __all__ = [
     "package_checkout",
     "project_root",
@@ -33,6 +35,8 @@ __all__ = [
     "results_dir",
     "manifests_dir",
     "portable",
+    "ENV_FOLDERS",
+    "check_environment_folders",
 ]
 
 _PACKAGE_PARENT = Path(__file__).resolve().parents[1]
@@ -40,7 +44,40 @@ _PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else None
+    if not value:
+        return None
+    try:
+        return Path(value).expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop before Python 3.13
+        raise PathProblem(f"{name}={value}: a symbolic-link loop (a link that points back at itself): "
+                          f"remove or repoint the link, or point {name} at a real folder") from None
+
+
+#: the environment variables that move a folder (see the table above)
+ENV_FOLDERS = ("PAIN_LIB_ROOT", "PAIN_LIB_DATA", "PAIN_LIB_CACHE", "PAIN_LIB_EXPERIMENTS")
+
+
+def check_environment_folders() -> dict[str, Path]:
+    """Check every folder an environment variable moves, before a kernel starts: the project
+    root must hold ``notebooks/registry.yaml``; the cache and the experiment store must be
+    writable folders (created when missing); the synthetic-data folder must be a folder (it
+    may be read-only: it is written only when a dataset must be generated). Raises
+    :class:`~pain_lib.errors.PathProblem` (one line naming the variable and the folder);
+    returns ``{variable: folder}`` of those set."""
+    out = {}
+    for name in ENV_FOLDERS:
+        value = os.environ.get(name)
+        if not value:
+            continue
+        if name == "PAIN_LIB_ROOT":
+            root = _env_path(name)
+            if not (root / "notebooks" / "registry.yaml").is_file():
+                raise PathProblem(f"{name}={value}: {root} holds no notebooks/registry.yaml: point {name} at "
+                                  "the project folder, or unset it")
+            out[name] = root
+        else:
+            out[name] = check_folder(value, name, write=name != "PAIN_LIB_DATA")
+    return out
 
 
 def package_checkout() -> Path:

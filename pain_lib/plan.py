@@ -73,16 +73,22 @@ def default_profile(profiles: Iterable[str] | None = None, *, cuda: bool | None 
 def history(runs_jsonl: Path) -> dict[tuple[str, str, str], list[float]]:
     """(notebook, profile, device type) -> durations of its successful runs.
 
-    Records without a device (written before the runner recorded it) are left out.
+    Records without a device (written before the runner recorded it) are left out; records of
+    any age are read (the executed notebook's path absolute, as older runners wrote it, or
+    relative to the results folder); lines that do not parse are skipped.
     """
     out: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     path = Path(runs_jsonl)
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError:
         return out
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict):
             continue
         if rec.get("status") != "ok" or not rec.get("device") or not isinstance(rec.get("duration_s"), (int, float)):
             continue

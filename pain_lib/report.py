@@ -314,7 +314,8 @@ def artifact_status(
     ``registry_artifacts`` maps (paper, artifact) -> notebook id for the artifacts some
     registered notebook regenerates. Status is ``regenerated`` (provenance JSON present and
     successful), ``failed`` / ``interrupted`` (the last run of its notebook failed / was
-    stopped with Ctrl-C), ``diagram-only`` (an
+    stopped with Ctrl-C), ``unrecorded`` (its provenance names a run that ``runs.jsonl`` does
+    not hold as successful), ``damaged`` (a provenance file that does not parse), ``diagram-only`` (an
     architecture or pipeline drawing no notebook regenerates, listed in the registry's
     ``diagrams``) or ``not yet``.
     """
@@ -322,7 +323,7 @@ def artifact_status(
 
     results_dir = Path(results_dir)
     diagrams = set(diagrams)
-    unfinished = _unfinished_notebooks(results_dir / "runs.jsonl")
+    unfinished, ok_runs = _read_runs(results_dir / "runs.jsonl")
     #: results of other profiles kept beside the main ones, e.g. results/full/ from a GPU
     others = [d for d in sorted(results_dir.iterdir()) if d.is_dir() and d.name in PROFILES] if results_dir.is_dir() else []
     rows = []
@@ -334,10 +335,15 @@ def artifact_status(
         nb = registry_artifacts.get((paper, artifact), "")
         status, profile, dataset, link = "not yet", "", "", ""
         if provs:
-            prov = json.loads(provs[0].read_text())
+            records = [_read_provenance(p) for p in provs]
+            prov = records[0] or {}
             status = "regenerated"
+            if any(r is None for r in records):
+                status = "damaged"  # a provenance file that does not parse
+            elif any(r.get("run_id") and r["run_id"] not in ok_runs for r in records):
+                status = "unrecorded"  # written by a run that runs.jsonl does not hold as ok
             profile = prov.get("profile", "")
-            dataset = ", ".join(sorted({json.loads(p.read_text()).get("dataset", "") for p in provs}))
+            dataset = ", ".join(sorted({(r or {}).get("dataset", "") for r in records}))
             files = sorted(
                 p.name for pattern in (f"{slug}.*", f"{slug}-*") for p in (results_dir / paper).glob(pattern)
                 if p.suffix in {".md", ".png"}
@@ -369,17 +375,35 @@ def artifact_status(
     return pd.DataFrame(rows)
 
 
-def _unfinished_notebooks(runs_jsonl: Path) -> dict[str, str]:
-    """Notebook id -> ``failed`` / ``interrupted`` for those whose last run did not finish."""
+def _read_provenance(path: Path) -> dict | None:
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def _read_runs(runs_jsonl: Path) -> tuple[dict[str, str], set[str]]:
+    """Notebook id -> ``failed`` / ``interrupted`` for those whose last run did not finish, and
+    the run ids of the successful runs (records of any age: absolute or relative paths, with or
+    without a ``run_id``)."""
     last: dict[str, str] = {}
-    if runs_jsonl.exists():
-        for line in runs_jsonl.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            last[rec.get("id", "")] = rec.get("status", "")
-    return {k: v for k, v in last.items() if v in ("failed", "interrupted")}
+    ok: set[str] = set()
+    try:
+        text = runs_jsonl.read_text(encoding="utf-8", errors="replace") if runs_jsonl.exists() else ""
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict):
+            continue
+        last[str(rec.get("id", ""))] = rec.get("status", "")
+        if rec.get("status") == "ok" and rec.get("run_id"):
+            ok.add(str(rec["run_id"]))
+    return {k: v for k, v in last.items() if v in ("failed", "interrupted")}, ok
 
 
 def write_index(

@@ -3,9 +3,17 @@
 Each run is checked before a kernel starts (unknown, ill-typed or out-of-range ``-p``
 parameters, contradicting flags, a device the machine lacks, a results folder it cannot write
 fail at once), executed through papermill's Python API with an explicit kernel and the
-profile's per-cell timeout, saved to ``<results>/executed/<id>.ipynb`` with its full log (every
+profile's per-cell timeout, saved (atomically, at the end) to ``<results>/executed/<id>.ipynb`` with its full log (every
 cell's output, papermill's progress, the kernel's own stdout/stderr) beside it in
-``<results>/executed/<id>.log``, and recorded as one line of ``<results>/runs.jsonl``.
+``<results>/executed/<id>.log``, and recorded as one line of ``<results>/runs.jsonl`` (rewritten atomically, under a lock; its paths
+relative to the results folder).
+
+A run's outputs become results only when it succeeds: the notebook's :class:`~pain_lib.notebook.Run`
+writes its tables and figures into a staging folder (``<results>/executed/<group>/.<name>.<run
+id>.staging/``, named to the kernel by ``PAIN_LIB_STAGE``), and the runner moves them into
+``<results>/<paper>/`` together once the notebook finished and its run is recorded. A failed
+notebook's outputs go to ``<results>/executed/<id>.partial/``; on a full disk they are deleted
+and nothing under the results folder changes.
 
 The console shows a progress bar and one line per notebook: status, time, number of files
 written and, for a failure, the failing cell's first lines and the error (``-v``: every cell's
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fnmatch
 import json
 import logging
@@ -33,14 +42,17 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import get_profile
+from .errors import describe_os_error, is_disk_full
+from .io import atomic_write_bytes
 from .params import ParameterError, validate_parameters
-from .paths import package_checkout
+from .paths import ENV_FOLDERS, package_checkout, portable
 from .registry import NotebookEntry, declared_parameters, load_registry, repo_root
 
 __all__ = [
@@ -82,6 +94,7 @@ class RunResult:
     log: str = ""
     files: int = 0  # files the notebook wrote under the results folder
     partial: str | None = None  # where an interrupted notebook's outputs were moved
+    run_id: str = ""  # the id its outputs' provenance carries (``run_id``)
 
     def describe_failure(self) -> str:
         return (
@@ -182,12 +195,14 @@ def check_writable(results_dir: Path, entries: Iterable[NotebookEntry] = ()) -> 
     """Raise :class:`ResultsDirError` (one line naming the folder) unless the results folder, and
     the folders and files in it that these notebooks write, can be written."""
     results_dir = Path(results_dir)
+    hint = "make it writable, or write the results elsewhere with --results-dir DIR"
+    if results_dir.exists() and not results_dir.is_dir():
+        raise ResultsDirError(f"results folder {results_dir} is a file, not a folder: give a folder with --results-dir DIR")
     folders = [results_dir, results_dir / "executed"]
     for e in entries:
         folders.append(results_dir / "executed" / e.id.split("/")[0])
         folders.append(results_dir / e.paper)
         folders += [results_dir / a.split(":", 1)[0] for a in e.artifacts if ":" in a]
-    hint = "make it writable, or write the results elsewhere with --results-dir DIR"
     for folder in dict.fromkeys(folders):
         if folder != results_dir and not folder.exists():
             continue  # created inside a folder already checked
@@ -196,7 +211,9 @@ def check_writable(results_dir: Path, entries: Iterable[NotebookEntry] = ()) -> 
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".pain-lib-write-check."):
                 pass
         except OSError as exc:
-            raise ResultsDirError(f"results folder {folder} is not writable ({exc.strerror or exc}): {hint}") from None
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise ResultsDirError(f"results folder {folder} is not writable ({exc.strerror or exc}): {hint}") from None
+            raise ResultsDirError("results folder " + describe_os_error(exc, path=folder)) from None
     for name in ("runs.jsonl",):
         path = results_dir / name
         if path.exists():
@@ -314,6 +331,13 @@ class _LogRouter(logging.Handler):
             logging.getLogger().handle(record)
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A notebook's log file; a write that fails (a full disk) is dropped, not a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 _router: _LogRouter | None = None
 _router_lock = threading.Lock()
 
@@ -331,32 +355,36 @@ def _log_router() -> _LogRouter:
         return _router
 
 
-def _kernel_env() -> dict[str, str] | None:
-    """The kernel's environment when this ``pain_lib`` is a source checkout: its folder first on
-    ``PYTHONPATH``, so the kernel runs the same library as the runner whatever project
-    (``PAIN_LIB_ROOT``) it executes."""
-    checkout = package_checkout()
-    if not (checkout / "pyproject.toml").is_file():
-        return None
+def _kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The kernel's environment: the folders of ``PAIN_LIB_*`` made absolute (the kernel runs in
+    the project folder, the command in the current one: a relative folder means the same in
+    both), ``extra`` (the run's staging folder and id), and -- when this ``pain_lib`` is a source
+    checkout -- its folder first on ``PYTHONPATH``, so the kernel runs the same library as the
+    runner whatever project (``PAIN_LIB_ROOT``) it executes."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(checkout), *filter(None, [env.get("PYTHONPATH")])])
+    for name in ENV_FOLDERS:
+        if env.get(name):
+            env[name] = str(Path(env[name]).expanduser().absolute())
+    checkout = package_checkout()
+    if (checkout / "pyproject.toml").is_file():
+        env["PYTHONPATH"] = os.pathsep.join([str(checkout), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(extra or {})
     return env
 
 
-def _kernel_manager_class(on_start: Callable[[Any], None], stdio: Any):
+def _kernel_manager_class(on_start: Callable[[Any], None], stdio: Any, extra_env: dict[str, str] | None = None):
     """A kernel manager that sends the kernel's own stdout/stderr to ``stdio`` (the log), runs
     it with this library (:func:`_kernel_env`) and reports the started kernel (for Ctrl-C)."""
     from jupyter_client.manager import AsyncKernelManager
 
-    env = _kernel_env()
+    env = _kernel_env(extra_env)
 
     class RunKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw: Any) -> None:
             if stdio is not None:
                 kw.setdefault("stdout", stdio)
                 kw.setdefault("stderr", stdio)
-            if env is not None:
-                kw.setdefault("env", env)
+            kw.setdefault("env", env)
             await super().start_kernel(**kw)
             on_start(self)
 
@@ -401,37 +429,139 @@ def _outputs_since(out_dir: Path, notebook: str, since: float) -> list[Path]:
     return out
 
 
-def _move_partial(files: list[Path], out_dir: Path, dest: Path) -> str | None:
-    if not files:
+def _move_partial(files: list[Path], out_dir: Path, dest: Path, stage: Path | None = None) -> str | None:
+    """Move a stopped or failed run's outputs -- its staging folder and any file it wrote
+    straight into the results -- to ``dest``; ``None`` when there were none."""
+    staged = _staged_files(stage)
+    if not files and not staged:
         return None
     if dest.exists():
         shutil.rmtree(dest)
+    if staged:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage, dest)
     for f in files:
         target = dest / f.relative_to(out_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(f), str(target))
+    if stage is not None and stage.exists():
+        shutil.rmtree(stage, ignore_errors=True)
     return str(dest)
 
 
+def _stage_dir(out_dir: Path, notebook: str, run_id: str) -> Path:
+    """Where a run's tables and figures are written until it succeeds (``PAIN_LIB_STAGE``)."""
+    group, _, name = notebook.rpartition("/")
+    return out_dir / "executed" / group / f".{name}.{run_id}.staging"
+
+
+def _staged_files(stage: Path | None) -> list[Path]:
+    if stage is None or not stage.is_dir():
+        return []
+    return sorted(f for f in stage.rglob("*") if f.is_file() and not f.name.endswith(".tmp"))
+
+
+def _commit(stage: Path, out_dir: Path) -> None:
+    """Move a successful run's staged outputs into the results, provenance (``.json``) last."""
+    files = sorted(_staged_files(stage), key=lambda f: (f.suffix == ".json", str(f)))
+    for f in files:
+        target = out_dir / f.relative_to(stage)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, target)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` itself (no lock file in the results), between processes."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: the thread lock only
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _append_jsonl(path: Path, record: dict) -> None:
+    """Add one line to ``path`` atomically: the file is rewritten whole beside itself and renamed
+    over, under a lock, so a full disk or a kill leaves the old file, never a cut one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _log_lock, path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, default=str) + "\n")
+    line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+    with _log_lock, _folder_lock(path.parent):
+        old = path.read_bytes() if path.exists() else b""
+        if old and not old.endswith(b"\n"):
+            old += b"\n"  # a line cut by an older writer stays one (unreadable) line
+        atomic_write_bytes(path, old + line)
 
 
-def _finalise(result: RunResult, entry: NotebookEntry, out_dir: Path, results_dir: Path, t0: float) -> RunResult:
-    """Duration, files written, partial outputs moved away, the runs.jsonl line."""
+def _record_path(path: str | None, results_dir: Path) -> str | None:
+    """A path as ``runs.jsonl`` stores it: relative to the results folder (portable)."""
+    if not path:
+        return path
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(results_dir.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return portable(p)
+
+
+def _record(result: RunResult, results_dir: Path) -> dict:
+    rec = asdict(result)
+    for key in ("executed", "log", "partial"):
+        rec[key] = _record_path(rec[key], results_dir)
+    return rec
+
+
+def _finalise(result: RunResult, entry: NotebookEntry, out_dir: Path, results_dir: Path, t0: float,
+              stage: Path | None = None) -> RunResult:
+    """Duration, files written, the runs.jsonl line; then a successful run's staged outputs
+    are moved into the results, a failed or stopped one's to ``<id>.partial/`` (deleted when
+    the disk is full: nothing under the results changes)."""
     result.duration_s = round(time.time() - t0, 2)
     result.finished = _dt.datetime.now(_dt.timezone.utc).isoformat()
     written = _outputs_since(out_dir, entry.id, t0)
-    result.files = len(written)
-    if result.status == "interrupted":
-        result.partial = _move_partial(written, out_dir, results_dir / "executed" / f"{entry.id}.partial")
-    if result.status != "ok" and result.log:
+    result.files = len(written) + len(_staged_files(stage))
+    partial_dir = results_dir / "executed" / f"{entry.id}.partial"
+    if result.status == "ok":
+        try:
+            _append_jsonl(results_dir / "runs.jsonl", _record(result, results_dir))
+        except OSError as exc:
+            result.status = "failed"
+            result.error = "the run could not be recorded: " + describe_os_error(exc)
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+            raise
+        if stage is not None:
+            _commit(stage, out_dir)
+        return result
+    if is_disk_full(result.error):
+        # the disk is full: the outputs are dropped and nothing is recorded -- the results
+        # folder stays as it was (the log says what happened)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        with contextlib.suppress(OSError), open(result.log, "a", encoding="utf-8") as fh:
+            fh.write("\n" + result.describe_failure() + "\n  (disk full: outputs discarded, run not recorded)\n")
+        return result
+    with contextlib.suppress(OSError):
+        result.partial = _move_partial(written, out_dir, partial_dir, stage)
+    if result.log:
         with contextlib.suppress(OSError), open(result.log, "a", encoding="utf-8") as fh:
             fh.write("\n" + result.describe_failure() + (f"\n  partial outputs moved to: {result.partial}" if result.partial else "") + "\n")
-    _append_jsonl(results_dir / "runs.jsonl", asdict(result))
+    _append_jsonl(results_dir / "runs.jsonl", _record(result, results_dir))
     return result
+
+
+def _valid_notebook_file(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 # --------------------------------------------------------------------------- running
@@ -465,12 +595,16 @@ def run_notebook(
     log_path = executed.with_suffix(".log")
     executed.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("", encoding="utf-8")
+    run_id = uuid.uuid4().hex[:12]
+    stage = _stage_dir(out_dir, entry.id, run_id)
+    executing = executed.with_name(f".{executed.stem}.{run_id}.tmp.ipynb")  # renamed to ``executed`` at the end
+    stage_env = {"PAIN_LIB_STAGE": str(stage), "PAIN_LIB_RUN_ID": run_id, "PAIN_LIB_STAGE_FOR": str(out_dir.resolve())}
     interrupt = interrupt or Interrupt()
     t0 = time.time()
     result = RunResult(entry.id, "ok", 0.0, profile_name, parameters, str(executed),
-                       device=device_type(device), log=str(log_path))
+                       device=device_type(device), log=str(log_path), run_id=run_id)
     router = _log_router()
-    handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
+    handler = _QuietFileHandler(log_path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     me = threading.get_ident()
     with open(log_path, "ab", buffering=0) as stdio:
@@ -478,7 +612,7 @@ def run_notebook(
         try:
             pm.execute_notebook(
                 str(entry.path),
-                str(executed),
+                str(executing),
                 parameters=parameters,
                 kernel_name=kernel or kernel_name(),
                 language="python",
@@ -487,24 +621,42 @@ def run_notebook(
                 log_output=True,
                 progress_bar=False,
                 report_mode=False,
-                kernel_manager_class=_kernel_manager_class(lambda km: interrupt.kernel_started(entry.id, km), stdio),
+                kernel_manager_class=_kernel_manager_class(lambda km: interrupt.kernel_started(entry.id, km), stdio,
+                                                           stage_env),
             )
         except pm.PapermillExecutionError as exc:
             result.status = "failed"
             result.failing_cell = exc.exec_count
             result.error = f"{exc.ename}: {exc.evalue}"
             result.cell_source = exc.source
+        except OSError as exc:
+            result.status = "failed"
+            result.error = f"{type(exc).__name__}: {describe_os_error(exc, path=exc.filename or executed.parent)}"
         except Exception as exc:  # noqa: BLE001 - kernel death, timeout, bad notebook: all are failures
             result.status = "failed"
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
             router.sinks.pop(me, None)
             interrupt.kernel_done(entry.id)
-            handler.close()
+            with contextlib.suppress(OSError):  # its last flush on a full disk
+                handler.close()
     if result.status != "ok" and interrupt.is_set():
         result.status = "interrupted"
         result.error = f"interrupted (Ctrl-C): {result.error}"
-    return _finalise(result, entry, out_dir, results_dir, t0)
+    # The executed notebook: renamed into place whole; a cut one (full disk) is dropped.
+    try:
+        if executing.exists() and (result.status == "ok" or (not is_disk_full(result.error)
+                                                              and _valid_notebook_file(executing))):
+            os.replace(executing, executed)
+        else:
+            result.executed = ""
+    except OSError as exc:
+        result.status, result.executed = "failed", ""
+        result.error = f"{type(exc).__name__}: {describe_os_error(exc)}"
+    finally:
+        with contextlib.suppress(OSError):
+            executing.unlink(missing_ok=True)
+    return _finalise(result, entry, out_dir, results_dir, t0, stage)
 
 
 def run_many(
@@ -534,7 +686,10 @@ def run_many(
         try:
             res = run_notebook(entry, params, results_dir=results_dir, kernel=kernel,
                                log_output=log_output, interrupt=interrupt)
-        except Exception as exc:  # noqa: BLE001 - e.g. the log cannot be written: report, go on
+        except OSError as exc:  # e.g. the log or runs.jsonl cannot be written: report, go on
+            res = RunResult(entry.id, "failed", 0.0, str(params.get("profile", "")), params, "",
+                            error=f"{type(exc).__name__}: {describe_os_error(exc)}")
+        except Exception as exc:  # noqa: BLE001 - report, go on
             res = RunResult(entry.id, "failed", 0.0, str(params.get("profile", "")), params, "",
                             error=f"{type(exc).__name__}: {exc}")
         done.put(res)
@@ -579,5 +734,8 @@ def _abandon(running: dict[str, tuple[NotebookEntry, dict[str, Any], float]], re
         out_dir = _output_dir(params, root)
         res = RunResult(entry.id, "interrupted", 0.0, str(params.get("profile", "")), params, "",
                         error="interrupted (Ctrl-C): the notebook did not stop after its kernel was killed")
-        out.append(_finalise(res, entry, out_dir, Path(results_dir) if results_dir else out_dir, t0))
+        group, _, name = entry.id.rpartition("/")
+        stages = sorted((out_dir / "executed" / group).glob(f".{name}.*.staging"), key=lambda p: p.stat().st_mtime)
+        out.append(_finalise(res, entry, out_dir, Path(results_dir) if results_dir else out_dir, t0,
+                             stages[-1] if stages else None))
     return out
