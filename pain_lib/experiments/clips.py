@@ -191,8 +191,9 @@ def _first_output(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x).reshape(len(x), -1)[:, 0]
 
 
-_regression_step = make_step(forward=_first_output)
-_classification_step = make_step()
+#: step functions of a regression head (its first output) and of a classification head (logits)
+regression_step = make_step(forward=_first_output)
+classification_step = make_step()
 
 
 @dataclass(frozen=True)
@@ -261,11 +262,11 @@ class ClipRecipe(Recipe):
         ts = self.targets
         stats = [t.statistics(t.values(samples)) for t in ts]
         if len(ts) > 1:
-            return TargetLoss(ts, stats), _classification_step, None
+            return TargetLoss(ts, stats), classification_step, None
         t = ts[0]
         if t.kind == "regression":
-            return t.loss(stats[0]), _regression_step, stats[0]
-        return t.loss(None), _classification_step, None
+            return t.loss(stats[0]), regression_step, stats[0]
+        return t.loss(None), classification_step, None
 
     def initialised(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> tuple[nn.Module, dict]:
         """The network before training: built, then every tensor of :meth:`initial_state` loaded

@@ -43,8 +43,8 @@ import torch.nn as nn
 from ..config import Profile
 from ..data.base import Sample
 from ..models import get_model
-from ..train import evaluate_loss, fit, make_loader, make_sgd, make_step, make_step_lr, predict
-from .clips import validation_split
+from ..train import evaluate_loss, fit, make_loader, make_sgd, make_step_lr, predict
+from .clips import classification_step, regression_step, validation_split
 from .recipe import FitContext, Fitted, Recipe, filled_cfg
 from .representations import Representation, representation_tensor
 from .targets import SequenceLabel, Target
@@ -71,14 +71,6 @@ class ImageSetup:
 
     def replace(self, **changes: Any) -> ImageSetup:
         return dataclasses.replace(self, **changes)
-
-
-def _first_output(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return model(x).reshape(len(x), -1)[:, 0]
-
-
-_regression_step = make_step(forward=_first_output)
-_classification_step = make_step()
 
 
 @dataclass(frozen=True)
@@ -170,7 +162,7 @@ class ImageRecipe(Recipe):
             init_info = {**init_info, "init_tensors": len(usable)}
         target_stats = self.target.statistics(values[tr])
         loss = self.target.loss(target_stats)
-        step = _regression_step if self.target.kind == "regression" else _classification_step
+        step = regression_step if self.target.kind == "regression" else classification_step
         if target_stats is not None:
             net.head.set_target_scale(*target_stats)
         xi, yi, _ = self._items(x[tr], values[tr])
