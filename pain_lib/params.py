@@ -68,6 +68,9 @@ def check_type(value: Any, annotation: str) -> bool:
     ann = options[0]
     if ann == "None":
         return value is None
+    opt = re.fullmatch(r"Optional\[(.*)\]", ann)
+    if opt:  # papermill reads `Optional[X]` (not `X | None`) in a parameters cell
+        return value is None or check_type(value, opt.group(1))
     if ann == "Any":
         return True
     if ann == "bool":

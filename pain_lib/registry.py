@@ -257,7 +257,7 @@ def _declared_cached(nb_path: str, mtime: float) -> tuple[Parameter, ...]:
         params.append(
             Parameter(
                 name=node.target.id,
-                annotation=ast.unparse(node.annotation),
+                annotation=node.annotation.value if isinstance(node.annotation, ast.Constant) and isinstance(node.annotation.value, str) else ast.unparse(node.annotation),
                 default=default,
                 help=comments.get(node.lineno, ""),
             )
