@@ -90,7 +90,13 @@ def _match(rule, label: str) -> bool:
     return label in rule
 
 
-def _check_side_by_side(df: pd.DataFrame, name: str, prov: dict, problems: list[str], undefined_ok: bool) -> None:
+def _undefined(r, undefined: frozenset[str]) -> bool:
+    """An empty value of a metric that the run's data can leave undefined (``undefined``)."""
+    return r["value"] == "" and r.get("metric", "") in undefined
+
+
+def _check_side_by_side(df: pd.DataFrame, name: str, prov: dict, problems: list[str],
+                        undefined: frozenset[str]) -> None:
     paper, artifact = prov["paper"], prov["artifact"]
     if set(df["paper"]) != {paper} or set(df["artifact"]) != {artifact}:
         problems.append(f"{name}: paper/artifact {sorted(set(df['paper']))}/{sorted(set(df['artifact']))} "
@@ -114,7 +120,7 @@ def _check_side_by_side(df: pd.DataFrame, name: str, prov: dict, problems: list[
             if text_cell:
                 if not _is_set(r["value"]):
                     problems.append(f"{where}: a text cell without text")
-            elif not _finite(r["value"]) and not (undefined_ok and r["value"] == ""):
+            elif not _finite(r["value"]) and not _undefined(r, undefined):
                 problems.append(f"{where}: computed value {r['value']!r} is not finite")
             if _finite(r["lo"]) and _finite(r["hi"]) and float(r["lo"]) > float(r["hi"]):
                 problems.append(f"{where}: band lo {r['lo']} > hi {r['hi']}")
@@ -137,7 +143,7 @@ def _check_claims(df: pd.DataFrame, name: str, dataset: str, problems: list[str]
         problems.append(f"{name}: dataset {sorted(set(df['dataset']))} is not the run's {dataset!r}")
 
 
-def _check_long(df: pd.DataFrame, name: str, rule, problems: list[str]) -> None:
+def _check_long(df: pd.DataFrame, name: str, rule, problems: list[str], undefined: frozenset[str]) -> None:
     rows, cols = rule
     for r in sorted(set(df["row"])):
         if not _match(rows, r):
@@ -148,7 +154,7 @@ def _check_long(df: pd.DataFrame, name: str, rule, problems: list[str]) -> None:
     if df.empty:
         problems.append(f"{name}: empty")
     for _, r in df.iterrows():
-        if not _finite(r["value"]):
+        if not _finite(r["value"]) and not _undefined(r, undefined):
             problems.append(f"{name} ({r['row']!r}, {r['column']!r}): value {r['value']!r} is not finite")
         if "lo" in df and _finite(r["lo"]) and _finite(r["hi"]) and float(r["lo"]) > float(r["hi"]):
             problems.append(f"{name} ({r['row']!r}, {r['column']!r}): band lo > hi")
@@ -169,17 +175,18 @@ def _check_plain(df: pd.DataFrame, name: str, rule, problems: list[str]) -> None
         problems.append(f"{name}: statuses {sorted(set(df['status']) - STATUSES)} are not among {sorted(STATUSES)}")
 
 
-def check_table(path: Path, prov: dict, dataset: str, problems: list[str], undefined_ok: bool = False) -> None:
+def check_table(path: Path, prov: dict, dataset: str, problems: list[str],
+                undefined: frozenset[str] = frozenset()) -> None:
     """Append to ``problems`` what is wrong with one written ``.csv`` (see the module docstring)."""
     name = f"{path.parent.name}/{path.name}"
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     key = (path.parent.name, path.stem)
     if list(df.columns) == SIDE_BY_SIDE:
-        _check_side_by_side(df, name, prov, problems, undefined_ok)
+        _check_side_by_side(df, name, prov, problems, undefined)
     elif path.stem.endswith("-claims"):
         _check_claims(df, name, dataset, problems)
     elif key in LONG_LABELS:
-        _check_long(df, name, LONG_LABELS[key], problems)
+        _check_long(df, name, LONG_LABELS[key], problems, undefined)
     elif key in PLAIN_TABLES:
         _check_plain(df, name, PLAIN_TABLES[key], problems)
     else:
@@ -192,10 +199,10 @@ def check_outputs(results_dir: Path, notebook: str, *, profile: str, dataset: st
     """Check every provenance file ``notebook`` wrote under ``results_dir`` and every table it
     lists; raise ``AssertionError`` listing every problem. Returns the provenance files.
 
-    ``undefined``: file stem -> reason, the side-by-side tables whose computed cells may be empty
-    (a metric undefined on the run's data, e.g. an AUC of test subjects without pain); only
-    empty, never another non-finite value."""
-    undefined = dict(undefined or {})
+    ``undefined``: metric label -> reason, the metrics whose computed cells may be empty because
+    the run's data leaves them undefined (e.g. an AUC or a PCC of test subjects without pain);
+    only empty, never another non-finite value, and no other metric."""
+    undefined = frozenset(undefined or {})
     results_dir = Path(results_dir)
     problems: list[str] = []
     provs = []
@@ -215,6 +222,6 @@ def check_outputs(results_dir: Path, notebook: str, *, profile: str, dataset: st
             if not p.is_file():
                 problems.append(f"{name}: lists {f}, which was not written")
             elif p.suffix == ".csv":
-                check_table(p, prov, dataset, problems, undefined_ok=p.stem in undefined)
+                check_table(p, prov, dataset, problems, undefined)
     assert not problems, f"{notebook} wrote {len(problems)} problem(s):\n  " + "\n  ".join(problems)
     return provs

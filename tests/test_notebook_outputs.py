@@ -98,11 +98,15 @@ def test_a_listed_file_that_is_missing_or_of_no_known_kind_fails(written):
         check_outputs(written, NB, profile="tiny", dataset="synth-unbc")
 
 
-def test_a_table_declared_undefined_may_have_empty_cells_only(written):
-    _edit_csv(written / "scn" / "table-1.csv", lambda df: df.__setitem__("value", df["value"].where(df.index != 0, "")))
+def test_a_metric_declared_undefined_may_have_empty_cells_only(written):
+    path = written / "scn" / "table-1.csv"
+    metric = pd.read_csv(path, dtype=str, keep_default_na=False)["metric"].iloc[0]
+    _edit_csv(path, lambda df: df.__setitem__("value", df["value"].where(df.index != 0, "")))
     with pytest.raises(AssertionError, match="is not finite"):
         check_outputs(written, NB, profile="tiny", dataset="synth-unbc")
-    check_outputs(written, NB, profile="tiny", dataset="synth-unbc", undefined={"table-1": "no pain"})
-    _edit_csv(written / "scn" / "table-1.csv", lambda df: df.__setitem__("value", df["value"].where(df.index != 1, "inf")))
+    check_outputs(written, NB, profile="tiny", dataset="synth-unbc", undefined={metric: "no pain"})
+    with pytest.raises(AssertionError, match="is not finite"):  # another metric may not be empty
+        check_outputs(written, NB, profile="tiny", dataset="synth-unbc", undefined={"other metric": "no pain"})
+    _edit_csv(path, lambda df: df.__setitem__("value", df["value"].where(df.index != 1, "inf")))
     with pytest.raises(AssertionError, match="'inf' is not finite"):
-        check_outputs(written, NB, profile="tiny", dataset="synth-unbc", undefined={"table-1": "no pain"})
+        check_outputs(written, NB, profile="tiny", dataset="synth-unbc", undefined={metric: "no pain"})
