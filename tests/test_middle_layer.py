@@ -302,3 +302,22 @@ def test_frozen_feature_codebook_shares_features_and_codebook(unbc, crops, tmp_p
     # features once per (video, fold network): both folds' networks over every video at most
     n_feats = len(list((crops / "representations" / "frozen-features").rglob("*.npz")))
     assert n_feats == 2 * len(samples)
+
+
+def test_profiles_choose_each_2d_familys_width_and_input_size():
+    from pain_lib.config import get_profile
+
+    setup = ImageSetup.from_profile(get_profile("standard"))
+    assert (setup.size, setup.width) == (32, 8)
+    assert setup.backbone("resnet50")[:2] == ({"width": 8}, 32)
+    assert setup.backbone("resnet2d")[:2] == ({"base_width": 8}, 32)
+    assert setup.backbone("efficientnet_b0")[0] == {"width_mult": 0.125}
+    cfg, size, note = setup.backbone("inception_v3")
+    assert (cfg, size) == ({}, 75) and "cannot be narrowed" in note  # its smallest valid input
+    assert setup.backbone("vit_b_16")[:2] == ({"image_size": 32}, 32)
+    paper = ImageSetup.from_profile(get_profile("paper"))
+    assert paper.backbone("resnet50")[:2] == ({"width": 64}, 112)
+    for model in ("resnet18", "vgg16", "googlenet", "efficientnet_b0"):
+        cfg, size, _ = setup.backbone(model)
+        net = get_model(model, **cfg, head="regression").eval()
+        assert net(torch.rand(1, 3, size, size)).shape == (1,)

@@ -54,7 +54,9 @@ __all__ = ["ImageSetup", "ImageRecipe"]
 
 @dataclass(frozen=True)
 class ImageSetup:
-    """Training schedule of an image experiment (defaults: the profile's fields of the same name)."""
+    """Training schedule and backbone scale of an image experiment (defaults: the profile's
+    fields of the same name; ``size`` is the profile's ``image_size``, ``width`` its
+    ``base_width``)."""
 
     epochs: int
     batch_size: int
@@ -63,11 +65,41 @@ class ImageSetup:
     lr_step: int = 10
     patience: int = 0
     val_subjects: int = 0
+    #: input side of the representations, pixels (raised to a backbone's smallest valid size)
+    size: int = 32
+    #: channels of a 2D backbone's first stage where its family can be narrowed (the papers: 64)
+    width: int = 64
 
     @classmethod
     def from_profile(cls, profile: Profile, **overrides: Any) -> ImageSetup:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{**{f: getattr(profile, f) for f in names if hasattr(profile, f)}, **overrides})
+        base = {f: getattr(profile, f) for f in names if hasattr(profile, f)}
+        base.update({"size": profile.image_size, "width": profile.base_width})
+        return cls(**{**base, **overrides})
+
+    def backbone(self, model: str) -> tuple[dict[str, Any], int, str]:
+        """``(cfg, size, note)``: the builder arguments of the registered 2D ``model`` at this
+        setup's width (``width`` / ``base_width`` / ``width_mult``, whichever its family takes;
+        full width where it cannot be narrowed), the input size it runs at (``size``, raised to
+        the model's smallest valid input, :func:`pain_lib.models.min_input_size`; ViT: a multiple
+        of 16) and a note of what that reduces relative to the papers (64 channels, 224 px)."""
+        from ..models import min_input_size, model_args
+
+        args = model_args(model)
+        size = max(int(self.size), min_input_size(model))
+        cfg: dict[str, Any] = {}
+        if "image_size" in args:
+            size = -(-size // 16) * 16
+            cfg["image_size"] = size
+        if "width" in args:
+            cfg["width"] = int(self.width)
+        elif "base_width" in args:
+            cfg["base_width"] = int(self.width)
+        elif "width_mult" in args:
+            cfg["width_mult"] = self.width / 64
+        narrowed = bool({"width", "base_width", "width_mult"} & set(cfg))
+        width = f"width {self.width} of the paper's 64" if narrowed else "full width (its family cannot be narrowed)"
+        return cfg, size, f"{model}: {width}, {size} × {size} px inputs (the papers: 224 × 224)"
 
     def replace(self, **changes: Any) -> ImageSetup:
         return dataclasses.replace(self, **changes)
