@@ -194,7 +194,7 @@ class CVResult:
         acceleration from the subject jackknife) in 67-72 %. A jackknife deletes a subject and
         never duplicates one, so it has no such bias; the t quantile pays for estimating a
         variance from a handful of subjects. Measured coverage (``pain_lib/papers/scn/NOTES.md``,
-        section ``bands``): 81-92 % at ``standard``, 85-91 % at ``full``.
+        section ``bands``): 83-92 % at ``standard``, 86-93 % at ``full``.
 
         The band always contains the estimate (symmetric around it on a monotone scale). It is
         ``(nan, nan)`` when the metric is undefined, or when a fold's metric cannot be recomputed
