@@ -314,11 +314,9 @@ def test_noise_bands_bracket_the_value_and_tell_real_differences(unbc, crops, tm
     cmp = compare(_cv(far, unbc, store=store, crops=crops), _cv(near, unbc, store=store, crops=crops), "mse")
     assert cmp.difference == pytest.approx(9.0, rel=0.2) and cmp.lo > 0 and not cmp.within_noise
     assert cmp.describe("far", "near").endswith("outside the noise)")
-    # two draws of one distribution: within the noise. With 2 test subjects per fold the
-    # percentile band is narrow: for 12 of the 28 pairs of draws 1-8 of this oracle it excludes 0
-    # (a subject bootstrap of 2 subjects has 4 outcomes per fold). The draws are fixed, so the
-    # test is deterministic; the band's coverage over many draws is tested on 24 subjects per
-    # fold in test_bands_compare.py
+    # two draws of one distribution: within the noise. The band is deterministic (a jackknife
+    # over the 2 test subjects of each fold, t with 1 degree of freedom per fold); its coverage
+    # over many draws is tested in test_bands_compare.py and test_band_coverage.py
     other = _cv(NoisyOracle(noise=1.0, draw=2), unbc, store=store, crops=crops)
     null = compare(other, _cv(near, unbc, store=store, crops=crops), "mse")
     assert null.lo < 0 < null.hi and null.within_noise

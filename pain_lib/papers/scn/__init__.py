@@ -57,7 +57,7 @@ SPEEDS = ("slow", "medium", "sudden")
 def notes(*keys: str):
     """The shared fidelity notes ``keys`` (sections of ``NOTES.md`` beside this module: ``auc``,
     ``targets``, ``protocol``, ``training``, ``transfer``, ``store``, ``depth39``, ``pointwise``,
-    ``synthetic``) as Markdown for a notebook to display."""
+    ``bands``, ``synthetic``) as Markdown for a notebook to display."""
     from importlib import resources
 
     text = (resources.files(__package__) / "NOTES.md").read_text(encoding="utf-8")
