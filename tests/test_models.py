@@ -143,6 +143,124 @@ def test_scn_parameters_match_table9_within_one_percent():
         assert 3.6 < scn / res < 4.1
 
 
+# ------------------------------------------ parameter counts pinned from independent sources
+# The formula tests above share the block plan with the builders (both read bottleneck_plan), so a
+# wrong plan passes them. The counts below come from outside that plan: torchvision's own
+# networks, the totals torchvision publishes for them, and arithmetic written out here.
+
+#: torchvision's published parameter totals: ``weights.meta["num_params"]`` of its pretrained
+#: weights (the numbers of torchvision's model-zoo docs tables; the metadata is in torchvision's
+#: source, nothing is downloaded). ImageNet models with the 1000-class fc, video models with 400
+#: Kinetics classes.
+TORCHVISION_PUBLISHED = {
+    "resnet18": ("ResNet18_Weights", 11_689_512),
+    "resnet50": ("ResNet50_Weights", 25_557_032),
+    "resnet101": ("ResNet101_Weights", 44_549_160),
+    "resnet152": ("ResNet152_Weights", 60_192_808),
+    "r3d_18": ("R3D_18_Weights", 33_371_472),
+    "mc3_18": ("MC3_18_Weights", 11_695_440),
+    "r2plus1d_18": ("R2Plus1D_18_Weights", 31_505_325),
+}
+
+
+@pytest.mark.parametrize("name", list(TORCHVISION_PUBLISHED))
+def test_counting_gives_torchvisions_published_totals(name):
+    import torchvision
+
+    weights_enum, published = TORCHVISION_PUBLISHED[name]
+    video = name in torchvision.models.list_models(module=torchvision.models.video)
+    module = torchvision.models.video if video else torchvision.models
+    assert getattr(module, weights_enum).DEFAULT.meta["num_params"] == published
+    with torch.device("meta"):
+        assert count_parameters(getattr(module, name)()) == published
+    if not video:  # the library's 2D wrapper of the same network, with a 1000-way head
+        assert count_parameters_meta(name, head="classification", num_outputs=1000) == published
+
+
+#: (depth, blocks per stage as the SCN paper's Table 3 prints them / torchvision's resnet50-152,
+#:  2D count, Res3D count with 1-frame kernels, Res3D count as built by default).
+#: * 2D: torchvision ``ResNet(Bottleneck, layers)`` with the 1000-class fc (50/101/152: the
+#:   published totals above; 26 and 41 counted from torchvision's class with these layers).
+#: * Res3D, ``temporal_depth=1, pointwise_temporal=1``: every kernel spans one frame except the
+#:   stem's 7x7x3, so 2D + 2 * (7*7*3*64) = 2D + 18,816.
+#: * Res3D default (3x3x3 middle conv, 1x1x3 last conv, 7x7x3 stem): 2D with the stem's, each
+#:   bottleneck's conv2 (3x3) and conv3 (1x1) weights tripled, counted on torchvision's modules.
+BOTTLENECK_REFERENCE = [
+    (26, (2, 2, 2, 2), 15_995_176, 16_013_992, 34_118_312),
+    (41, (3, 3, 4, 3), 23_042_600, 23_061_416, 51_921_832),
+    (50, (3, 4, 6, 3), 25_557_032, 25_575_848, 58_270_120),
+    (101, (3, 4, 23, 3), 44_549_160, 44_567_976, 106_229_160),
+    (152, (3, 8, 36, 3), 60_192_808, 60_211_624, 145_727_912),
+]
+
+
+@pytest.mark.parametrize("depth,layers,n2d,n3d_flat,n3d", BOTTLENECK_REFERENCE)
+def test_bottleneck_nets_match_torchvision_resnets(depth, layers, n2d, n3d_flat, n3d):
+    from torchvision.models.resnet import Bottleneck as TVBottleneck
+    from torchvision.models.resnet import ResNet
+
+    with torch.device("meta"):
+        ref = ResNet(TVBottleneck, list(layers))
+    assert count_parameters(ref) == n2d
+    tripled = ref.conv1.weight.numel() + sum(
+        m.conv2.weight.numel() + m.conv3.weight.numel() for m in ref.modules() if isinstance(m, TVBottleneck)
+    )
+    assert n3d_flat == n2d + 2 * 7 * 7 * 3 * 64 and n3d == n2d + 2 * tripled
+    head = {"head": "classification", "num_outputs": 1000}
+    assert count_parameters_meta("resnet2d", depth=depth, **head) == n2d
+    assert count_parameters_meta("res3d", depth=depth, temporal_depth=1, pointwise_temporal=1, **head) == n3d_flat
+    assert count_parameters_meta("res3d", depth=depth, **head) == n3d
+
+
+@pytest.mark.parametrize("depth,layers", [(10, (1, 1, 1, 1)), (18, (2, 2, 2, 2)), (34, (3, 4, 6, 3))])
+def test_r3d_matches_torchvisions_video_resnet(depth, layers):
+    """Same network as torchvision's R3D (basic blocks of full 3x3x3 convs, 3x7x7 stem, no pool):
+    the counts agree at every depth (blocks per stage of Tran et al. 2018 written here), and R3D-18
+    with 400 classes is torchvision's published 33,371,472."""
+    from torchvision.models.video.resnet import BasicBlock as TVBasic
+    from torchvision.models.video.resnet import BasicStem, Conv3DSimple, VideoResNet
+
+    with torch.device("meta"):
+        ref = VideoResNet(TVBasic, [Conv3DSimple] * 4, list(layers), BasicStem, num_classes=400)
+    got = count_parameters_meta("r3d", depth=depth, head="classification", num_outputs=400)
+    assert got == count_parameters(ref)
+    if depth == 18:
+        assert got == TORCHVISION_PUBLISHED["r3d_18"][1]
+
+
+def _r2plus1d_18_by_hand(num_outputs: int, *, per_conv: bool, stem_mid: int) -> int:
+    """R(2+1)D-18's parameters, written out: a ``t×d×d`` conv from ``i`` to ``o`` channels is a
+    ``1×d×d`` conv to ``M`` channels (+BN) and a ``t×1×1`` conv to ``o`` (+BN after it), with
+    Tran et al. 2018's ``M = floor(t d² i o / (d² i + t o))`` taken per conv (``per_conv``) or,
+    as torchvision does, once per block from the block's input/output widths and reused for both
+    convs. Stem: ``1×7×7`` 3 -> ``stem_mid``, ``3×1×1`` -> 64. Blocks: 2 per stage, widths
+    64/128/256/512, a 1×1×1 projection (+BN) where the width or the stride changes."""
+    total = 3 * stem_mid * 49 + 2 * stem_mid + stem_mid * 64 * 3 + 2 * 64
+    c = 64
+    for w in (64, 128, 256, 512):
+        for _ in range(2):  # two blocks per stage
+            block_mid = (c * w * 27) // (c * 9 + 3 * w)
+            for i, o in ((c, w), (w, w)):
+                m = (i * o * 27) // (i * 9 + 3 * o) if per_conv else block_mid
+                total += i * m * 9 + 2 * m + m * o * 3 + 2 * o
+            if c != w:
+                total += c * w + 2 * w
+            c = w
+    return total + 512 * num_outputs + num_outputs
+
+
+def test_r2plus1d_count_from_the_midwidth_formula():
+    """torchvision's rule (one mid-width per block, a fixed 45-channel stem) reproduces its
+    published 31,505,325; the library computes the mid-width per conv, the stem's too
+    (``floor(3·49·3·64 / (49·3 + 3·64)) = 83``; see ``conv2plus1d_midplanes``), which gives
+    33,383,797 by the same arithmetic -- so the two are *not* meant to be equal."""
+    published = TORCHVISION_PUBLISHED["r2plus1d_18"][1]
+    assert _r2plus1d_18_by_hand(400, per_conv=False, stem_mid=45) == published
+    assert (3 * 49 * 3 * 64) // (49 * 3 + 3 * 64) == 83
+    assert _r2plus1d_18_by_hand(400, per_conv=True, stem_mid=83) == 33_383_797
+    assert count_parameters_meta("r2plus1d", depth=18, head="classification", num_outputs=400) == 33_383_797
+
+
 @pytest.mark.parametrize("cin,cout,k", [(64, 64, (3, 3, 3)), (3, 64, (3, 7, 7)), (64, 128, (3, 3, 3)), (128, 512, (5, 3, 3))])
 def test_r2plus1d_midplanes_match_full_3d_parameters(cin, cout, k):
     t, d, _ = k

@@ -91,3 +91,49 @@ def test_ahdi_equals_loop_reference():
     res = A.ahdi_details(clip, n_segments=3, patch_size=5)
     ref = ahdi_reference(clip, res.windows, patch_size=5)
     np.testing.assert_allclose(res.image, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+
+def _arp_weights_by_hand(T):
+    """Bilen et al.'s approximate rank pooling, ``alpha_t = 2(T-t+1) - (T+1)(H_T - H_{t-1})``,
+    written out here (not the library's ``approx_rank_pooling_weights``)."""
+    H = [sum(1.0 / k for k in range(1, n + 1)) for n in range(T + 1)]
+    return np.array([2.0 * (T - t + 1) - (T + 1) * (H[T] - H[t - 1]) for t in range(1, T + 1)])
+
+
+def _patch_mean_by_hand(img, p):
+    """``(H, W, C)`` -> mean over the ``p x p`` neighbourhood, reflect borders (numpy)."""
+    r = p // 2
+    pad = np.pad(img, ((r, r), (r, r), (0, 0)), mode="reflect")
+    H, W = img.shape[:2]
+    return sum(pad[i:i + H, j:j + W] for i in range(p) for j in range(p)) / (p * p)
+
+
+def test_fixed_segment_ahdi_equals_a_hand_computed_two_layer_rank_pooling():
+    """T = 12, segment_length = 6: segments [0,6) and [6,12); overlap 0.5 extends the first by
+    ceil(0.5 * 6) = 3 frames, so the pooled windows are [0,9) and [6,12) (written here, not read
+    from the result). Layer 1: the dynamic image of each window, 3x3 patch means; layer 2: rank
+    pooling of two images, whose weights are (-1/2, +1/2), so AHDI = (D_2 - D_1) / 2."""
+    rng = np.random.default_rng(7)
+    clip = rng.random((12, 5, 6, 3)) * 255  # (T, H, W, C)
+    res = A.ahdi_details(clip, segment_length=6, patch_size=3, overlap=0.5, motion=np.zeros(12))
+    np.testing.assert_array_equal(res.segments, [[0, 6], [6, 12]])
+    np.testing.assert_array_equal(res.windows, [[0, 9], [6, 12]])
+    np.testing.assert_allclose(_arp_weights_by_hand(2), [-0.5, 0.5], atol=1e-15)
+    d1, d2 = (_patch_mean_by_hand(np.tensordot(_arp_weights_by_hand(e - s), clip[s:e], axes=(0, 0)), 3)
+              for s, e in ((0, 9), (6, 12)))
+    np.testing.assert_allclose(res.level1, np.stack([d1, d2]), rtol=1e-5, atol=1e-3)
+    expect = (d2 - d1) / 2
+    np.testing.assert_allclose(res.image, expect, rtol=1e-5, atol=1e-5 * np.abs(expect).max())
+
+
+def test_fixed_segment_ahdi_of_a_static_clip_is_zero_and_one_segment_is_refused():
+    """Rank-pooling weights sum to zero, so every layer-1 image of a static clip is zero and so is
+    AHDI (flow is computed: no ``motion`` given). A segment as long as the clip leaves one
+    segment, which AHDI refuses (layer 2 needs two)."""
+    rng = np.random.default_rng(8)
+    clip = np.repeat(rng.integers(0, 256, (1, 8, 8, 3)).astype(np.uint8), 20, axis=0)
+    res = A.ahdi_details(clip, segment_length=5, patch_size=3)
+    assert len(res.windows) == 4
+    assert np.abs(res.level1).max() < 1e-3 and np.abs(res.image).max() < 1e-3  # 0..255 units
+    with pytest.raises(ValueError, match="at least 2 segments"):
+        A.ahdi(clip, segment_length=20)

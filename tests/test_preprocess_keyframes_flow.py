@@ -45,20 +45,41 @@ def test_frame_skip_sampling():
     assert [list(x) for x in s] == [[0, 3, 6, 9]]
 
 
-@pytest.mark.parametrize("method", ["farneback", "dis"])
-def test_flow_recovers_shift(method):
-    rng = np.random.default_rng(0)
-    big = rng.integers(0, 256, (80, 80)).astype(np.float32)
+NO_TVL1 = "TV-L1 needs cv2.optflow (opencv-contrib-python), which is not installed"
+
+
+def _shifted_pair(dx, dy):
+    """A blurred random texture and the same texture moved by (dx, dy) pixels (integers)."""
     import cv2
 
-    big = cv2.GaussianBlur(big, (0, 0), 2.0)
+    rng = np.random.default_rng(0)
+    big = cv2.GaussianBlur(rng.integers(0, 256, (80, 80)).astype(np.float32), (0, 0), 2.0)
     a = big[10:58, 10:58]
-    b = big[10:58, 8:56]  # content moves 2 px to the right
-    clip = np.stack([a, b])[..., None].repeat(3, -1).astype(np.uint8)
-    fl = F.optical_flow(clip, method)
+    b = big[10 - dy:58 - dy, 10 - dx:58 - dx]  # b(y, x) = a(y - dy, x - dx)
+    return np.stack([a, b])[..., None].repeat(3, -1).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "method", ["farneback", "dis", pytest.param("tvl1", marks=pytest.mark.skipif(not F.tvl1_available(), reason=NO_TVL1))]
+)
+@pytest.mark.parametrize("dx,dy", [(2, 0), (-1, 2)])
+def test_flow_recovers_shift(method, dx, dy):
+    fl = F.optical_flow(_shifted_pair(dx, dy), method)
     assert fl.shape == (1, 48, 48, 2)
     inner = fl[0, 12:-12, 12:-12]
-    assert abs(np.median(inner[..., 0]) - 2.0) < 0.3 and abs(np.median(inner[..., 1])) < 0.3
+    assert abs(np.median(inner[..., 0]) - dx) < 0.3 and abs(np.median(inner[..., 1]) - dy) < 0.3
+
+
+@pytest.mark.skipif(F.tvl1_available(), reason="TV-L1 is installed: there is no fallback to check")
+def test_tvl1_fallback_is_dis_and_recovers_the_shift():
+    """Without cv2.optflow, ``"tvl1"`` gives DIS's flow exactly (so the shift, too)."""
+    clip = _shifted_pair(-1, 2)
+    F._warned_tvl1 = False
+    with pytest.warns(RuntimeWarning, match="opencv-contrib-python"):
+        fl = F.optical_flow(clip, "tvl1")
+    np.testing.assert_array_equal(fl, F.optical_flow(clip, "dis"))
+    inner = fl[0, 12:-12, 12:-12]
+    assert abs(np.median(inner[..., 0]) + 1) < 0.3 and abs(np.median(inner[..., 1]) - 2) < 0.3
 
 
 def test_flow_encodings():

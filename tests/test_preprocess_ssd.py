@@ -121,3 +121,61 @@ def test_one_map_per_consecutive_pair_and_torch_layout():
     agg = ssd.ssd_map(clip, 5, 3, value_scale=1.0)
     torch.testing.assert_close(agg, ssd.softmax_aggregate(maps))
     assert torch.all(agg <= maps.max(0).values + 1e-12) and torch.all(agg >= maps.min(0).values - 1e-12)
+
+
+def _texture(size=96, seed=0):
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(0, 256, (size, size)).astype(np.float32), (0, 0), 2.0)
+
+
+def _rgb(frames):
+    return np.stack(frames)[..., None].repeat(3, -1).astype(np.uint8)
+
+
+@pytest.fixture
+def _quiet_tvl1_fallback():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*opencv-contrib-python", RuntimeWarning)
+        yield
+
+
+@pytest.mark.usefixtures("_quiet_tvl1_fallback")
+def test_flow_ssd_of_a_static_video_is_zero():
+    """No motion: zero flow, a constant encoding (128, 128, 0), identical segments -> exactly 0."""
+    clip = _rgb([_texture()[:48, :48]] * 9)
+    out = ssd.ssd_flow_map(clip, 4, 3)
+    assert out.shape == (48, 48, 3) and np.abs(out).max() == 0.0
+
+
+@pytest.mark.usefixtures("_quiet_tvl1_fallback")
+def test_flow_ssd_is_large_where_motion_starts_and_zero_for_constant_motion():
+    """SSD compares consecutive segments of the *flow* video (l = 4: flows 0-3 vs 4-7).
+
+    * A textured square, still in frames 0-4, moves 1 px/frame from frame 5 on: the flow
+      changes between the segments there only, so the map is far larger on the square than
+      away from it.
+    * The whole texture translating 2 px/frame throughout: the flow is the same in both
+      segments, so the interior of the flow map is ~0, while SSD of the frames themselves
+      (which do change) is large -- the map is of the flow, not of the intensities.
+    """
+    tex = _texture()
+    bg, square = tex[:48, :48], tex[50:66, 50:66]
+    frames = []
+    for t in range(9):
+        f = bg.copy()
+        x = 8 + max(0, t - 4)
+        f[16:32, x:x + 16] = square
+        frames.append(f)
+    out = ssd.ssd_flow_map(_rgb(frames), 4, 3, max_magnitude=2.0).mean(-1)
+    on_square, far = out[16:32, 8:28].mean(), out[40:, :].mean()
+    assert on_square > 20 * far, (on_square, far)
+
+    moving = _rgb([tex[10:58, 20 - 2 * t:68 - 2 * t] for t in range(9)])
+    inner = (slice(12, -12), slice(12, -12))
+    on_flow = ssd.ssd_flow_map(moving, 4, 3, max_magnitude=4.0)[inner].mean()
+    on_frames = ssd.ssd_map(moving[1:], 4, 3)[inner].mean()
+    assert on_flow < 0.01 * on_frames, (on_flow, on_frames)
