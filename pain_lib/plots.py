@@ -30,18 +30,34 @@ def _first(g: pd.DataFrame, col: str) -> str:
     return str(g[col].dropna().iloc[0]) if col in g and g[col].notna().any() else ""
 
 
+def _is_baseline(g: pd.DataFrame) -> bool:
+    return "baseline" in g and g["baseline"].astype("boolean").fillna(False).astype(bool).any()
+
+
+def _short(row: str) -> str:
+    """A baseline's row label without its description (``Trivial baseline: ...`` -> ``Trivial baseline``)."""
+    return row.split(":", 1)[0] if "baseline" in row.lower() else row
+
+
 def plot_vs_paper(table: pd.DataFrame, *, ax=None, xlabel: str = "", ylabel: str = "", title: str = ""):
     """This run's values (solid, with noise-band error bars) next to the paper's (dashed) for each
-    table row, over the table's columns."""
+    table row, over the table's columns; baseline rows (``baseline`` True) as grey dotted lines."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.6))
     cols = list(dict.fromkeys(table["column"]))
     x = np.arange(len(cols))
-    for i, (row, g) in enumerate(table.groupby("row", sort=False)):
+    nets = 0
+    for row, g in table.groupby("row", sort=False):
+        if _is_baseline(g):
+            g = g.set_index("column").reindex(cols)
+            ax.plot(x, pd.to_numeric(g["value"], errors="coerce"), ls=":" if row.startswith("Trivial") else "-.",
+                    color="0.45", label=f"{_short(row)} (this run)")
+            continue
         g = g.set_index("column").reindex(cols)
-        colour = f"C{i}"
+        colour = f"C{nets}"
+        nets += 1
         run_v = pd.to_numeric(g["value"], errors="coerce")
         if run_v.notna().any():
             ax.errorbar(x, run_v, yerr=error_bars(g), marker="o", color=colour, capsize=3,
@@ -75,7 +91,7 @@ def grouped_bars(table: pd.DataFrame, value: str = "value", *, ax=None, xlabel: 
         yerr = error_bars(sub) if value == "value" else None
         ax.bar(np.arange(len(rows)) + (j - (len(cols) - 1) / 2) * width, v, width, label=col, yerr=yerr, capsize=2)
     ax.set_xticks(np.arange(len(rows)))
-    ax.set_xticklabels(rows)
+    ax.set_xticklabels([_short(r) for r in rows])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)

@@ -248,7 +248,7 @@ def side_by_side(
     cols = [
         "paper", "artifact", "row", "column", "metric", "unit", "paper_dataset", "paper_value",
         "paper_std", "paper_note", "dataset", "value", "std", "lo", "hi", "n",
-    ]
+    ] + [c for c in ("learned", "baseline") if c in merged.columns]  # from run_grid: kept
     merged["_pos"] = merged["_pos"].fillna(merged["_ppos"])
     out = merged.sort_values(["_order", "_pos"], kind="stable")[cols].reset_index(drop=True)
     out["paper_dataset"] = out["paper_dataset"].fillna("")
@@ -281,6 +281,9 @@ def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> s
     if caption:
         lines += [caption, ""]
     header = ["row", "column", "metric", "paper (dataset)", "this run ± std over folds [90 % band] (dataset)", "folds"]
+    flags = "learned" in table
+    if flags:
+        header.append("learned (band excludes the trivial baseline)")
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for _, r in table.iterrows():
@@ -296,9 +299,13 @@ def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> s
         n = r.get("n")
         n_text = "" if n is None or (isinstance(n, float) and math.isnan(n)) else str(int(n))
         unit = f" {r['unit']}" if r.get("unit") else ""
+        flag = ""
+        if flags:
+            v = r.get("learned")
+            flag = " yes |" if v is True or v == "True" else (" **no** |" if v is False or v == "False" else " – |")
         lines.append(
             f"| {_md(r['row'])} | {_md(r['column'])} | {_md(r.get('metric', ''))}{unit} | {_md(paper_cell)} "
-            f"({_md(pd_name)}) | {_md(run_cell)} ({_md(run_ds)}) | {n_text} |"
+            f"({_md(pd_name)}) | {_md(run_cell)} ({_md(run_ds)}) | {n_text} |{flag}"
         )
     return "\n".join(lines) + "\n"
 
@@ -503,7 +510,9 @@ def percent(table: pd.DataFrame, metric: str = "AUC") -> pd.DataFrame:
 def best(table: pd.DataFrame, label: str = "column", value: str = "value", *, lower: bool = False) -> str:
     """The ``label`` of the highest (``lower``: lowest) ``value``, as text -- with "(within the
     noise of <other>)" when the table's band (``lo``/``hi``) of the runner-up overlaps the best
-    one's; or a note when no value is finite (e.g. a fold whose subjects never show pain)."""
+    one's; or a note when no value is finite (e.g. a fold whose subjects never show pain).
+    Baseline rows (``baseline`` True) never count as a setting."""
+    table = _settings(table)
     v = pd.to_numeric(table[value], errors="coerce")
     if not v.notna().any():
         return "n/a (no finite value in this run)"
@@ -524,6 +533,8 @@ def wins(table: pd.DataFrame, better: str, worse: str, comparisons: pd.DataFrame
     this run and in the paper, as a sentence computed from a side-by-side table. With
     ``comparisons`` (:func:`pain_lib.experiments.compare_rows`: one paired bootstrap per column)
     it also says how many of the differences lie outside the noise band."""
+    table = _settings(table)
+
     def count(col: str) -> tuple[int, int]:
         w = table.pivot_table(index="column", columns="row", values=col, aggfunc="first")
         if better not in w or worse not in w:
@@ -543,9 +554,23 @@ def wins(table: pd.DataFrame, better: str, worse: str, comparisons: pd.DataFrame
     return text + f"; in the paper: {pw} of {pn}."
 
 
+def _settings(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` without its baseline rows (``baseline`` True, added by ``run_grid``)."""
+    if "baseline" in table:
+        return table[~table["baseline"].astype("boolean").fillna(False).astype(bool)]
+    return table
+
+
+def _not_learned(flags: Any) -> bool:
+    """Whether any of ``flags`` (a ``learned`` column) says False (None / NaN: not known)."""
+    return any(f is False or (isinstance(f, (bool, np.bool_)) and not f) for f in list(flags))
+
+
 # --------------------------------------------------------------------------- claims
-#: what a run says about a claim of a paper
-VERDICTS = ("agrees", "disagrees", "cannot tell")
+#: what a run says about a claim of a paper; a claim about configurations that did not learn
+#: (their band does not exclude the trivial baseline) is not tested
+NOT_TESTED = "not tested (did not learn)"
+VERDICTS = ("agrees", "disagrees", "cannot tell", NOT_TESTED)
 
 
 def verdict_better(comparisons: Any, *, lower_is_better: bool = False) -> tuple[str, str]:
@@ -559,6 +584,15 @@ def verdict_better(comparisons: Any, *, lower_is_better: bool = False) -> tuple[
                                      "within_noise": comparisons.within_noise}])  # one Comparison
     if comparisons is None or not len(comparisons):
         return "cannot tell", "no comparison computed"
+    if "learned" in comparisons:  # only settings where both configurations learned test the claim
+        flags = comparisons["learned"].tolist()
+        keep = [f is not False and not (isinstance(f, (bool, np.bool_)) and not f) for f in flags]
+        dropped = len(flags) - sum(keep)
+        if not any(keep):
+            return NOT_TESTED, f"in none of the {len(flags)} settings did both configurations learn (band vs the trivial baseline)"
+        comparisons = comparisons[keep]
+    else:
+        dropped = 0
     comparisons = comparisons.astype({"within_noise": bool})
     sign = -1 if lower_is_better else 1
     d = comparisons["difference"] * sign
@@ -566,7 +600,8 @@ def verdict_better(comparisons: Any, *, lower_is_better: bool = False) -> tuple[
     worse = (~comparisons["within_noise"]) & (d < 0)
     n = len(comparisons)
     evidence = (f"significantly better in {int(better.sum())} of {n} settings, significantly worse in "
-                f"{int(worse.sum())}, within the 90 % noise band in {int(comparisons['within_noise'].sum())}")
+                f"{int(worse.sum())}, within the 90 % noise band in {int(comparisons['within_noise'].sum())}"
+                + (f"; {dropped} more not tested (a configuration did not learn)" if dropped else ""))
     if worse.any():
         return "disagrees", evidence
     if better.all():
@@ -578,7 +613,9 @@ def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", l
     """The verdict on "``expected`` is the best setting": *agrees* if it is this run's best, or
     its value lies in the best one's 90 % band (``lo``/``hi``) -- then *cannot tell* unless it is
     the best itself -- and *disagrees* if it lies outside that band; *cannot tell* when it was not
-    run or its value is not finite."""
+    run or its value is not finite; *not tested (did not learn)* when the expected setting or the
+    best one did not learn (``learned`` False). Baseline rows never count as a setting."""
+    table = _settings(table)
     v = pd.to_numeric(table["value"], errors="coerce")
     if not v.notna().any():
         return "cannot tell", "no finite value in this run"
@@ -588,6 +625,9 @@ def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", l
     if rows.empty:
         return "cannot tell", f"{expected!r} was not run (best: {best_label})"
     exp_v = float(pd.to_numeric(rows["value"], errors="coerce").iloc[0])
+    if "learned" in table and _not_learned([rows["learned"].iloc[0], table.loc[top, "learned"]]):
+        return NOT_TESTED, (f"{expected} or this run's best ({best_label}) did not learn: its band does not "
+                            "exclude the trivial baseline")
     if math.isnan(exp_v):  # its metric is undefined (e.g. it did not learn): no evidence either way
         return "cannot tell", f"{expected} has no finite value in this run (best: {best_label}, {v[top]:.4g})"
     if best_label == expected:

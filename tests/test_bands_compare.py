@@ -120,7 +120,8 @@ def test_compare_pairs_one_row_per_setting():
     g = _grid()
     t = compare_pairs([("x", g[("small", "x")], g[("big", "x")]), ("tie", g[("small", "x")], g[("same", "x")])],
                       "mse")
-    assert t.columns.tolist() == ["setting", "difference", "lo", "hi", "within_noise"]
+    assert t.columns.tolist() == ["setting", "difference", "lo", "hi", "within_noise", "learned"]
+    assert t["learned"].isna().all()  # results not from run_grid: whether they learned is not known
     assert t["setting"].tolist() == ["x", "tie"]
     assert t["within_noise"].tolist() == [False, True]
     assert t.loc[0, "lo"] > 0 and t.loc[1, "lo"] < 0 < t.loc[1, "hi"]

@@ -14,6 +14,7 @@
   computed once per dataset and cached; :mod:`.images` -- the image recipe (:class:`ImageRecipe`)
   of every 2D backbone on them;
 * :mod:`.protocols` -- subject-grouped folds, LOSO and the cross-dataset roles;
+* :mod:`.baselines` -- the trivial and linear baselines every table shows, and the ``learned`` flag;
 * :mod:`.pretrain` -- the face-identity stand-in for a face- or ImageNet-pretrained 2D network.
 
 See ``docs/CONTRACTS.md`` for a worked example of a new recipe.
@@ -31,6 +32,7 @@ from .clips import (
     to_memory_format,
     validation_split,
 )
+from .baselines import LinearBaseline, TrivialBaseline, baselines_for, learned
 from .cv import METRIC_LABELS, Cell, cross_validate, run_grid
 from .images import ImageRecipe, ImageSetup
 from .pretrain import face_images, pretrain_2d_identity, pretrained_backbone
@@ -81,4 +83,5 @@ __all__ = [
     "ImageRecipe", "ImageSetup", "Representation", "REPRESENTATIONS", "register_representation",
     "representation_tensor", "frozen_features", "two_datasets", "roles",
     "pretrained_backbone", "pretrain_2d_identity", "face_images",
+    "TrivialBaseline", "LinearBaseline", "baselines_for", "learned",
 ]

@@ -34,6 +34,7 @@ from ..data.base import Sample
 from ..data.splits import Split
 from ..fingerprint import fingerprint, memoized
 from ..train import plain
+from .baselines import baselines_for, learned
 from .protocols import CrossDataset
 from .protocols import splits as _protocol_splits
 from .recipe import FitContext, Recipe
@@ -236,6 +237,7 @@ def run_grid(
     store: Store | str | Path | None = None,
     cache_dir: Path | None = None,
     bands: bool = True,
+    baselines: bool = True,
     jobs: int | None = None,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], CVResult]]:
@@ -246,7 +248,13 @@ def run_grid(
     :meth:`CVResult.bootstrap`), ``n`` (folds), ``train_s``, ``test_s``, ``epochs`` and ``reused``
     (read from the store: another table, or an earlier run, computed it) -- the cells'
     :meth:`CVResult.rows`. Each cell runs on its own ``samples`` / ``y`` / ``cv`` when it has
-    them (:class:`Cell`), else on the grid's. ``run`` (a notebook's
+    them (:class:`Cell`), else on the grid's.
+
+    With ``baselines`` (and ``bands``), every column also gets the rows of the trivial and the
+    linear baseline of its cells' target, on the same samples and folds
+    (:mod:`pain_lib.experiments.baselines`; ``baseline`` is True in their rows), and every
+    network row says whether it ``learned`` its metric (its band excludes the trivial
+    baseline's value; also in each result's :attr:`CVResult.learned`). ``run`` (a notebook's
     :class:`~pain_lib.notebook.Run`) supplies ``cv``, ``max_folds``, ``seed``, ``device``, ``store``,
     ``cache_dir`` and, on a GPU, ``jobs`` (the profile's ``grid_jobs``); explicit arguments win.
 
@@ -275,17 +283,35 @@ def run_grid(
                         f"{missing_cv[0].column!r}) has none)")
     computed = _compute_in_workers(plan, common, jobs, progress) if (jobs or 1) > 1 else set()
     rows, results, reused = [], {}, 0
+    added: set[tuple[str, str]] = set()
     for cell, c_samples, c_y, c_cv in tqdm(plan, desc="configurations", disable=not progress):
         res = cross_validate(cell.recipe, c_samples, c_y, cv=c_cv, progress=False, **common)
         results[(cell.row, cell.column)] = res
         was_reused = bool(res.folds["resumed"].all()) and fingerprint(cell.recipe.identity()) not in computed
         reused += was_reused
+        base = [(label, cross_validate(b, c_samples, c_y, cv=c_cv, progress=False, **common))
+                for label, b in (baselines_for(cell.recipe) if baselines and bands else [])]
+        if base:  # the first is the trivial one
+            res.learned = learned(res, base[0][1])
         for r in res.rows(bands=bands):
-            rows.append({"row": cell.row, "column": cell.column, **r, "reused": was_reused, **cell.extra})
+            rows.append({"row": cell.row, "column": cell.column, **r, "reused": was_reused, "baseline": False,
+                         "learned": res.learned.get(_metric_key(r["metric"])), **cell.extra})
+        for label, b_res in base:
+            if (label, cell.column) in added:  # one baseline row per column
+                continue
+            added.add((label, cell.column))
+            for r in b_res.rows(bands=bands):
+                rows.append({"row": label, "column": cell.column, **r, "reused": True, "baseline": True,
+                             "learned": None, **cell.extra})
     if progress and reused:
         print(f"{reused} of {len(cells)} configurations read from the experiment store {store.root} "
               "(computed earlier with identical settings, data and seed)")
     return pd.DataFrame(rows), results
+
+
+def _metric_key(label: str) -> str:
+    """The metric name of a table's metric label (``"AUC"`` -> ``"auc"``)."""
+    return {v: k for k, v in METRIC_LABELS.items()}.get(label, label)
 
 
 def _compute_in_workers(plan: Sequence[tuple], common: dict, jobs: int, progress: bool) -> set[str]:

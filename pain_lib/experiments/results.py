@@ -142,6 +142,9 @@ class CVResult:
 
     #: the names of the recipe's metrics (columns of ``folds``)
     metrics: list[str] = field(default_factory=list)
+    #: metric -> whether this configuration learned it (its band excludes the trivial baseline:
+    #: :func:`pain_lib.experiments.baselines.learned`; set by ``run_grid``; empty: not known)
+    learned: dict[str, bool | None] = field(default_factory=dict)
 
     @property
     def metric_names(self) -> list[str]:
@@ -315,13 +318,16 @@ def compare(a: CVResult, b: CVResult, metric: str, *, draws: int = BOOTSTRAP_DRA
 def compare_pairs(pairs: Sequence[tuple[str, CVResult, CVResult]], metric: str, *, draws: int = BOOTSTRAP_DRAWS,
                   level: float = BAND_LEVEL, seed: int = 0) -> pd.DataFrame:
     """One paired comparison (:func:`compare`) per ``(setting, a, b)``: ``setting, difference
-    (a - b), lo, hi, within_noise``."""
+    (a - b), lo, hi, within_noise`` and ``learned``: whether both configurations learned ``metric``
+    (``None`` when a result does not know, e.g. it was not computed by ``run_grid``)."""
     rows = []
     for setting, a, b in pairs:
         cmp = compare(a, b, metric, draws=draws, level=level, seed=seed)
+        la, lb = a.learned.get(metric), b.learned.get(metric)
+        both = None if la is None or lb is None else bool(la and lb)
         rows.append({"setting": setting, "difference": cmp.difference, "lo": cmp.lo, "hi": cmp.hi,
-                     "within_noise": cmp.within_noise})
-    return pd.DataFrame(rows, columns=["setting", "difference", "lo", "hi", "within_noise"])
+                     "within_noise": cmp.within_noise, "learned": both})
+    return pd.DataFrame(rows, columns=["setting", "difference", "lo", "hi", "within_noise", "learned"])
 
 
 def compare_rows(results: Mapping[tuple[str, str], CVResult], better: str, worse: str, metric: str, *,
