@@ -21,6 +21,7 @@ See ``docs/CONTRACTS.md`` for a worked example of a new recipe.
 """
 
 from ..fingerprint import fingerprint
+from .baselines import LinearBaseline, TrivialBaseline, baselines_for, learned
 from .clips import (
     ClipRecipe,
     ClipSetup,
@@ -32,7 +33,6 @@ from .clips import (
     to_memory_format,
     validation_split,
 )
-from .baselines import LinearBaseline, TrivialBaseline, baselines_for, learned
 from .cv import METRIC_LABELS, Cell, cross_validate, run_grid
 from .images import ImageRecipe, ImageSetup
 from .pretrain import face_images, pretrain_2d_identity, pretrained_backbone
