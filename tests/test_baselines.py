@@ -45,7 +45,7 @@ def _cv(recipe, samples, tmp_path, crops):
 
 def test_trivial_baseline_is_the_training_mean_and_chance(unbc, tmp_path):
     res = _cv(TrivialBaseline(FramePSPI()), unbc, tmp_path, tmp_path / "c")
-    for fold, out in res.outputs.items():
+    for out in res.outputs.values():
         split_test = set(out["sample"].tolist())
         train = [s for i, s in enumerate(unbc) if i not in split_test]
         mean = np.concatenate([s.labels["pspi"] for s in train]).mean()
