@@ -24,6 +24,10 @@ For every provenance ``.json`` the notebook wrote under the results folder:
     finite.
 
 A ``.csv`` of no known kind fails, so a new table comes with its rule here.
+
+Tables made from a grid (``run_grid``: a ``baseline`` column) show both baselines in every column
+where a network was computed, and every network row's ``learned`` flag is True, False or empty
+(not known); the tables of :data:`WITH_BASELINES` must be such tables.
 """
 
 from __future__ import annotations
@@ -69,6 +73,35 @@ PLAIN_TABLES = {
                                        "dataset"], []),
 }
 STATUSES = {"regenerated", "failed", "interrupted", "diagram-only", "not yet"}
+#: (paper, file stem) of the tables that come from a grid of trained configurations, and so show
+#: the trivial and the linear baseline beside the networks
+WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5", "table-6", "table-7", "table-8",
+                                        "figure-7", "figure-8")}
+#: metrics a trivial baseline leaves undefined (a constant has no correlation)
+UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
+
+
+def _baseline_rows(df: pd.DataFrame) -> pd.Series:
+    return df["baseline"].isin(["True", "true", "1"]) if "baseline" in df else pd.Series(False, index=df.index)
+
+
+def _check_baselines(df: pd.DataFrame, name: str, key: tuple[str, str], problems: list[str]) -> None:
+    from pain_lib.experiments.baselines import LINEAR_LABEL, TRIVIAL_LABEL
+
+    if "baseline" not in df or "learned" not in df:
+        if key in WITH_BASELINES:
+            problems.append(f"{name}: a grid's table without its baselines and learned flags")
+        return
+    base = _baseline_rows(df)
+    computed = ~base & (df["dataset"].map(_is_set) if "dataset" in df else True)
+    for col in sorted(set(df.loc[computed, "column"])):
+        have = set(df.loc[base & (df["column"] == col), "row"])
+        missing = {TRIVIAL_LABEL, LINEAR_LABEL} - have
+        if missing:
+            problems.append(f"{name}: column {col!r} lacks the baseline rows {sorted(missing)}")
+    bad = set(df.loc[computed, "learned"]) - {"True", "False", ""}
+    if bad:
+        problems.append(f"{name}: learned flags {sorted(bad)} are not True / False / empty")
 
 
 def _finite(x) -> bool:
@@ -91,8 +124,11 @@ def _match(rule, label: str) -> bool:
 
 
 def _undefined(r, undefined: frozenset[str]) -> bool:
-    """An empty value of a metric that the run's data can leave undefined (``undefined``)."""
-    return r["value"] == "" and r.get("metric", "") in undefined
+    """An empty value of a metric that the run's data can leave undefined (``undefined``), or
+    that a baseline leaves undefined."""
+    is_base = str(r.get("baseline", "")) in ("True", "true", "1")
+    return r["value"] == "" and (r.get("metric", "") in undefined
+                                 or (is_base and r.get("metric", "") in UNDEFINED_FOR_BASELINES))
 
 
 def _check_side_by_side(df: pd.DataFrame, name: str, prov: dict, problems: list[str],
@@ -145,7 +181,7 @@ def _check_claims(df: pd.DataFrame, name: str, dataset: str, problems: list[str]
 
 def _check_long(df: pd.DataFrame, name: str, rule, problems: list[str], undefined: frozenset[str]) -> None:
     rows, cols = rule
-    for r in sorted(set(df["row"])):
+    for r in sorted(set(df.loc[~_baseline_rows(df), "row"])):  # baseline rows are not the paper's
         if not _match(rows, r):
             problems.append(f"{name}: row {r!r} is not one of the paper's labels")
     for c in sorted(set(df["column"])):
@@ -181,12 +217,15 @@ def check_table(path: Path, prov: dict, dataset: str, problems: list[str],
     name = f"{path.parent.name}/{path.name}"
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     key = (path.parent.name, path.stem)
-    if list(df.columns) == SIDE_BY_SIDE:
+    cols = list(df.columns)
+    if cols[:len(SIDE_BY_SIDE)] == SIDE_BY_SIDE and set(cols[len(SIDE_BY_SIDE):]) <= {"learned", "baseline"}:
         _check_side_by_side(df, name, prov, problems, undefined)
+        _check_baselines(df, name, key, problems)
     elif path.stem.endswith("-claims"):
         _check_claims(df, name, dataset, problems)
     elif key in LONG_LABELS:
         _check_long(df, name, LONG_LABELS[key], problems, undefined)
+        _check_baselines(df, name, key, problems)
     elif key in PLAIN_TABLES:
         _check_plain(df, name, PLAIN_TABLES[key], problems)
     else:

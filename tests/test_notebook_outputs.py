@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pain_lib import report
+from pain_lib.experiments.baselines import LINEAR_LABEL, TRIVIAL_LABEL
 from pain_lib.notebook import Run
 from pain_lib.registry import get_entry
 from tests._notebook_outputs import check_outputs
@@ -30,8 +31,11 @@ def written(tmp_path, tmp_path_factory, monkeypatch):
     ref = report.paper_table("scn", "Table 1")
     cells = ref[ref["column"].isin(["Network size = 26", "Network size = 39"])]
     results = cells[["row", "column"]].assign(metric="AUC", value=np.linspace(60, 70, len(cells)),
-                                              lo=50.0, hi=80.0, n=1, unit="%")
-    run.save_table(results, "Table 1")
+                                              lo=50.0, hi=80.0, n=1, unit="%", baseline=False, learned=True)
+    base = pd.DataFrame([{"row": label, "column": c, "metric": "AUC", "value": v, "lo": v, "hi": v, "n": 1, "unit": "%",
+                          "baseline": True, "learned": None}
+                         for c in cells["column"].unique() for label, v in ((TRIVIAL_LABEL, 50.0), (LINEAR_LABEL, 55.0))])
+    run.save_table(pd.concat([results, base], ignore_index=True), "Table 1")
     run.save_claims([report.claim("SCN beats Res3D", "5 of 5", ("cannot tell", "within the noise in 2"))], "Table 1")
     return run.output_dir
 
@@ -40,7 +44,20 @@ def test_a_real_runs_outputs_pass(written):
     provs = check_outputs(written, NB, profile="tiny", dataset="synth-unbc")
     assert sorted(p.name for p in provs) == ["table-1-claims.json", "table-1.json"]
     t = pd.read_csv(written / "scn" / "table-1.csv")
-    assert t["dataset"].isna().sum() == len(t) - 4  # the sizes not run are the documented empty cells
+    assert t["dataset"].isna().sum() == len(t) - 8  # the sizes not run are the documented empty cells
+
+
+def test_a_grid_table_without_its_baselines_fails(written):
+    _edit_csv(written / "scn" / "table-1.csv", lambda df: df.drop(df.index[df["row"] == LINEAR_LABEL], inplace=True))
+    with pytest.raises(AssertionError, match="lacks the baseline rows"):
+        check_outputs(written, NB, profile="tiny", dataset="synth-unbc")
+
+
+def test_a_grid_table_with_a_bad_learned_flag_fails(written):
+    _edit_csv(written / "scn" / "table-1.csv",
+              lambda df: df.__setitem__("learned", df["learned"].where(df["baseline"] == "True", "maybe")))
+    with pytest.raises(AssertionError, match="learned flags"):
+        check_outputs(written, NB, profile="tiny", dataset="synth-unbc")
 
 
 def _edit_csv(path, edit):
