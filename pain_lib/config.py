@@ -64,8 +64,8 @@ class Profile:
     base_width: int
     #: initial learning rate of SGD
     lr: float
-    #: mixed precision (bf16 autocast) where the device computes bf16 natively: CUDA, or a CPU
-    #: with AMX tiles (``pain_lib.train.bf16_native``); fp32 elsewhere. Provenance records which ran.
+    #: mixed precision (bf16 autocast) on CUDA (``pain_lib.train.bf16_native``); every CPU trains in
+    #: fp32, so a CPU profile gives the same numbers on every CPU. Provenance records which ran.
     amp: bool
     #: DataLoader worker processes (loaders of precomputed representations)
     num_workers: int
@@ -164,7 +164,7 @@ PROFILES: dict[str, Profile] = {
             "SGD lr 0.003 on standardised targets (paper: 0.01 at batch 64 over many epochs; "
             "0.01 is unstable at batch 8 in 3 epochs)",
             "1 epoch of pretext, 2 of face-identity pre-training",
-            "bf16 mixed precision where the device computes bf16 natively (CUDA, a CPU with AMX), fp32 elsewhere",
+            "bf16 mixed precision on a GPU; fp32 on every CPU (the same numbers on every CPU)",
         ),
     ),
     "full": Profile(
