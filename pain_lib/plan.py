@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -77,19 +76,10 @@ def history(runs_jsonl: Path) -> dict[tuple[str, str, str], list[float]]:
     any age are read (the executed notebook's path absolute, as older runners wrote it, or
     relative to the results folder); lines that do not parse are skipped.
     """
+    from .report import run_records
+
     out: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    path = Path(runs_jsonl)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-    except OSError:
-        return out
-    for line in text.splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(rec, dict):
-            continue
+    for rec in run_records(runs_jsonl):
         if rec.get("status") != "ok" or not rec.get("device") or not isinstance(rec.get("duration_s"), (int, float)):
             continue
         out[rec.get("id", ""), rec.get("profile", ""), rec["device"]].append(float(rec["duration_s"]))

@@ -390,23 +390,32 @@ def _read_provenance(path: Path) -> dict | None:
     return rec if isinstance(rec, dict) else None
 
 
+def run_records(runs_jsonl: Path) -> list[dict]:
+    """The records of ``results/runs.jsonl`` in order; a missing or unreadable file is empty and
+    a line that does not parse (a cut-off write of an old runner) is skipped."""
+    path = Path(runs_jsonl)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
 def _read_runs(runs_jsonl: Path) -> tuple[dict[str, str], set[str]]:
     """Notebook id -> ``failed`` / ``interrupted`` for those whose last run did not finish, and
     the run ids of the successful runs (records of any age: absolute or relative paths, with or
     without a ``run_id``)."""
     last: dict[str, str] = {}
     ok: set[str] = set()
-    try:
-        text = runs_jsonl.read_text(encoding="utf-8", errors="replace") if runs_jsonl.exists() else ""
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(rec, dict):
-            continue
+    for rec in run_records(runs_jsonl):
         last[str(rec.get("id", ""))] = rec.get("status", "")
         if rec.get("status") == "ok" and rec.get("run_id"):
             ok.add(str(rec["run_id"]))
