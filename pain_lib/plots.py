@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_vs_paper", "grouped_bars", "learning_curves", "error_bars"]
+__all__ = ["plot_vs_paper", "grouped_bars", "learning_curves", "error_bars", "series", "baseline_lines",
+           "configurations"]
 
 
 def error_bars(g: pd.DataFrame) -> Any:
@@ -30,13 +31,46 @@ def _first(g: pd.DataFrame, col: str) -> str:
     return str(g[col].dropna().iloc[0]) if col in g and g[col].notna().any() else ""
 
 
+def _baseline_mask(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` are baselines (``baseline`` True, from ``run_grid``)."""
+    if "baseline" not in table:
+        return pd.Series(False, index=table.index)
+    return table["baseline"].astype("boolean").fillna(False).astype(bool)
+
+
 def _is_baseline(g: pd.DataFrame) -> bool:
-    return "baseline" in g and g["baseline"].astype("boolean").fillna(False).astype(bool).any()
+    return bool(_baseline_mask(g).any())
 
 
 def _short(row: str) -> str:
     """A baseline's row label without its description (``Trivial baseline: ...`` -> ``Trivial baseline``)."""
     return row.split(":", 1)[0] if "baseline" in row.lower() else row
+
+
+def configurations(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` that are configurations, not baselines."""
+    return table[~_baseline_mask(table)]
+
+
+def baseline_lines(table: pd.DataFrame, *, ax) -> None:
+    """Each baseline of ``table`` (its rows with ``baseline`` True) as a grey horizontal line at
+    its value (a baseline is computed once per dataset and target, so every column has the same)."""
+    for row, g in table[_baseline_mask(table)].groupby("row", sort=False):
+        v = pd.to_numeric(g["value"], errors="coerce")
+        if v.notna().any():
+            ax.axhline(float(v.mean()), ls=":" if row.startswith("Trivial") else "-.", color="0.45", lw=1,
+                       label=_short(row))
+
+
+def series(table: pd.DataFrame, x: Any, *, ax, label: str = "this run"):
+    """The configurations of ``table`` (its non-baseline rows, one per ``x``) as one line with
+    noise-band error bars, and each baseline (``baseline`` True; one row per ``x`` as well) as a
+    grey line."""
+    nets = configurations(table)
+    ax.errorbar(x, pd.to_numeric(nets["value"], errors="coerce"), yerr=error_bars(nets), marker="o", capsize=3,
+                label=label)
+    baseline_lines(table, ax=ax)
+    return ax
 
 
 def plot_vs_paper(table: pd.DataFrame, *, ax=None, xlabel: str = "", ylabel: str = "", title: str = ""):
