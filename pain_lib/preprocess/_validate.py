@@ -130,7 +130,9 @@ def _check_clip(
             f"got {t} frame{'s' if t != 1 else ''} (shape {shape})"
         )
     if is_numpy:
-        tensor = torch.from_numpy(np.ascontiguousarray(clip))
+        arr = np.ascontiguousarray(clip)
+        # a read-only array (a memory-mapped cache entry): torch needs a writable one, so copy it
+        tensor = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
     else:
         tensor = clip.detach()
     if tensor.dtype == torch.bool:
