@@ -45,7 +45,7 @@ from ..data.bank import ClipBatches, FrameBank
 from ..data.base import Sample
 from ..models import get_model
 from ..train import evaluate_loss, fit, make_sgd, make_step, make_step_lr, precise_bn, predict
-from .recipe import FitContext, Fitted, Recipe, filled_cfg
+from .recipe import FitContext, Fitted, Recipe, filled_cfg, load_trunk, profile_fields
 from .targets import FramePSPI, StandardisedMSE, Target, targets_of
 
 __all__ = ["ClipSetup", "ClipRecipe", "StandardisedMSE", "target_statistics", "TargetLoss",
@@ -88,10 +88,7 @@ class ClipSetup:
     @classmethod
     def from_profile(cls, profile: Profile, **overrides: Any) -> ClipSetup:
         """The profile's clip geometry and schedule (fields of the same name), then ``overrides``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        mapped = {"size": profile.image_size, "stride": profile.temporal_stride}
-        base = {f: getattr(profile, f) for f in names if hasattr(profile, f)}
-        base.update({k: v for k, v in mapped.items()})
+        base = profile_fields(cls, profile, size=profile.image_size, stride=profile.temporal_stride)
         return cls(**{**base, **overrides})
 
     def replace(self, **changes: Any) -> ClipSetup:
@@ -275,11 +272,7 @@ class ClipRecipe(Recipe):
         net = self.build()
         init, init_info = self.initial_state(samples, y, ctx)
         if init is not None:
-            own = net.state_dict()
-            usable = {k: v for k, v in init.items()
-                      if k in own and own[k].shape == v.shape and not k.startswith("head.")}
-            net.load_state_dict(usable, strict=False)
-            init_info = {**init_info, "init_tensors": len(usable)}
+            init_info = {**init_info, "init_tensors": load_trunk(net, init)}
         return net, init_info
 
     def fit(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> Fitted:

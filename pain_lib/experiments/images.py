@@ -45,7 +45,7 @@ from ..data.base import Sample
 from ..models import get_model
 from ..train import evaluate_loss, fit, make_loader, make_sgd, make_step_lr, predict
 from .clips import classification_step, regression_step, validation_split
-from .recipe import FitContext, Fitted, Recipe, filled_cfg
+from .recipe import FitContext, Fitted, Recipe, filled_cfg, load_trunk, profile_fields
 from .representations import Representation, representation_tensor
 from .targets import SequenceLabel, Target
 
@@ -72,10 +72,7 @@ class ImageSetup:
 
     @classmethod
     def from_profile(cls, profile: Profile, **overrides: Any) -> ImageSetup:
-        names = {f.name for f in dataclasses.fields(cls)}
-        base = {f: getattr(profile, f) for f in names if hasattr(profile, f)}
-        base.update({"size": profile.image_size, "width": profile.base_width})
-        return cls(**{**base, **overrides})
+        return cls(**{**profile_fields(cls, profile, size=profile.image_size, width=profile.base_width), **overrides})
 
     def backbone(self, model: str) -> tuple[dict[str, Any], int, str]:
         """``(cfg, size, note)``: the builder arguments of the registered 2D ``model`` at this
@@ -188,10 +185,7 @@ class ImageRecipe(Recipe):
         net = self.build(x.dim() == 5)
         init, init_info = self.initial_state(samples, ctx)
         if init is not None:
-            own = net.state_dict()
-            usable = {k: v for k, v in init.items() if k in own and own[k].shape == v.shape and not k.startswith("head.")}
-            net.load_state_dict(usable, strict=False)
-            init_info = {**init_info, "init_tensors": len(usable)}
+            init_info = {**init_info, "init_tensors": load_trunk(net, init)}
         target_stats = self.target.statistics(values[tr])
         loss = self.target.loss(target_stats)
         step = regression_step if self.target.kind == "regression" else classification_step

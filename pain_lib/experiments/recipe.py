@@ -176,6 +176,24 @@ class Recipe:
         return Fitted(unpack(torch.load(path, map_location="cpu", weights_only=True)))
 
 
+def profile_fields(cls: type, profile: Any, **mapped: Any) -> dict[str, Any]:
+    """The values of the dataclass ``cls``'s fields that ``profile`` has under the same name,
+    then ``mapped`` (fields the profile names differently, e.g. ``size=profile.image_size``)."""
+    return {**{f.name: getattr(profile, f.name) for f in dataclasses.fields(cls) if hasattr(profile, f.name)},
+            **mapped}
+
+
+def load_trunk(net: nn.Module, state: Mapping[str, torch.Tensor] | None) -> int:
+    """Load every tensor of ``state`` into ``net`` but the head's (a new task's head keeps its
+    initialisation) and those that do not fit; returns how many were loaded."""
+    if state is None:
+        return 0
+    own = net.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith("head.")}
+    net.load_state_dict(usable, strict=False)
+    return len(usable)
+
+
 def filled_cfg(model: str, cfg: Mapping[str, Any]) -> dict[str, Any]:
     """``cfg`` with every builder argument left at its default filled in, so ``{"depth": 26}``
     and ``{"depth": 26, "spatial_size": 3}`` identify the same network."""

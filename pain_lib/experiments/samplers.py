@@ -110,7 +110,7 @@ class FrameSkip(_Sampler):
 class KeyFrames(_Sampler):
     """Key frames of each sample (:func:`pain_lib.preprocess.select_key_frames`: in each window of
     ``window`` frames, the frame whose colour histogram changed least from its predecessor,
-    chi-square distance), computed once per sample on the bank's face crops; a clip is
+    chi-square distance), computed on the bank's face crops when clips are drawn; a clip is
     ``clip_len`` consecutive key frames (random start when training; windows ``hop`` key
     frames apart when evaluating). Too few key frames repeat."""
 
@@ -120,17 +120,12 @@ class KeyFrames(_Sampler):
         if clip_len < 1 or window < 1:
             raise ValueError(f"KeyFrames needs clip_len >= 1 and window >= 1, got {clip_len}, {window}")
         self.clip_len, self.window, self.bins = int(clip_len), int(window), int(bins)
-        self._keys: dict[tuple[int, int], np.ndarray] = {}
 
     def key_frames(self, frames: torch.Tensor) -> np.ndarray:
-        """Key-frame indices of one sample's face crops ``(T, S, S, 3)`` uint8."""
-        t = frames.cpu()
-        ident = (t.data_ptr(), int(t.shape[0]))
-        if ident not in self._keys:
-            arr = t.numpy()
-            self._keys[ident] = (select_key_frames(arr, self.window, bins=self.bins) if len(arr) >= 2
-                                 else np.zeros(1, np.int64))
-        return self._keys[ident]
+        """Key-frame indices of one sample's face crops ``(T, S, S, 3)`` uint8 (histograms of
+        small crops: cheap enough to recompute whenever clips are drawn)."""
+        arr = frames.cpu().numpy()
+        return select_key_frames(arr, self.window, bins=self.bins) if len(arr) >= 2 else np.zeros(1, np.int64)
 
     def _keys_of(self, frames: Sequence[torch.Tensor]) -> list[np.ndarray]:
         return [self.key_frames(f) for f in frames]
