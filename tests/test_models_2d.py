@@ -63,7 +63,7 @@ def test_registry_families():
     image, video = set(list_models("image")), set(list_models("video"))
     assert image == set(IMAGE_MODELS)
     assert video >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
-    assert not image & video and set(list_models()) == image | video | {"image_sequence"}
+    assert not image & video and set(list_models()) == image | video | {"image_sequence"} | set(list_models("dual-branch"))
     assert all(model_family(n) == "image" for n in image) and all(model_family(n) == "video" for n in video)
     assert FAMILIES == {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}}
     assert list_models("image-sequence") == ["image_sequence"]

@@ -67,8 +67,10 @@ IMAGE_COMMON_ARGS: dict[str, str] = {
 }
 
 #: the families and their common keyword arguments (``image-sequence``: a 2D backbone over a
-#: sequence of images, pooled over time -- :mod:`pain_lib.models.temporal_pooling`)
-FAMILIES: dict[str, dict[str, str]] = {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}}
+#: sequence of images, pooled over time -- :mod:`pain_lib.models.temporal_pooling`;
+#: ``dual-branch``: clips to several outputs at once, the hrg paper's network -- :mod:`pain_lib.models.hrg_net`)
+FAMILIES: dict[str, dict[str, str]] = {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {},
+                                       "dual-branch": {}}
 
 
 def register_model(
