@@ -29,6 +29,8 @@ from .analyzer import GaussianAnalyzer, HRGScale, eq10_gradient, fuse_log_probab
 from .heart_rate import (TrialHeartRateGain, context_segments, context_trace, heart_rate_error, segments_heart_rate,
                          trial_sweeps)
 from .recipe import FUSIONS, FusionLoss, HRGRecipe, Stage1Loss, fused_scores
+from .figures import (attention_maps, attention_positions, plot_gaussians, plot_histograms, plot_posteriors,
+                      training_labels)
 from .sampling import KeyFrameSkip
 from .stats import star, two_sample_ttest
 
@@ -37,7 +39,8 @@ __all__ = [
     "eq10_gradient", "fuse_log_probabilities", "TrialHeartRateGain", "context_trace", "heart_rate_error",
     "trial_sweeps", "context_segments", "segments_heart_rate", "KeyFrameSkip", "star", "two_sample_ttest", "notes", "clip_setup", "hrg_target", "recipe",
     "stage2_epochs", "paper_tasks", "task_label", "CONV_COLUMNS", "table1_rows", "per_subject_accuracy",
-    "significance_rows", "fitted_analyzer", "FUSION_LABELS",
+    "significance_rows", "fitted_analyzer", "FUSION_LABELS", "attention_maps", "attention_positions",
+    "plot_gaussians", "plot_histograms", "plot_posteriors", "training_labels", "first_clip",
 ]
 
 #: Table II's column label of each convolution type
@@ -216,3 +219,17 @@ def fitted_analyzer(res: Any, fold: int = 0) -> tuple[GaussianAnalyzer, HRGScale
     """The analyzer (and HRG scale) fitted on a fold's training set of an :class:`HRGRecipe` result."""
     m = res.fitted(fold)
     return GaussianAnalyzer.from_state(m["analyzer"]), HRGScale(*np.asarray(m["scale"], float))
+
+
+def first_clip(samples: Sequence[Any], setup: ClipSetup, *, cache_dir=None) -> tuple[torch.Tensor, np.ndarray]:
+    """The first evaluation clip of ``samples[0]`` as the network reads it ``(C, T, H, W)`` and its
+    frames ``(T, H, W, 3)`` uint8 (for Fig. 8)."""
+    from ...experiments.clips import clip_batches
+
+    batches = clip_batches(samples[:1], setup, train=False, device="cpu", cache_dir=cache_dir)
+    batch = next(iter(batches))
+    x = batch[0] if isinstance(batch, (tuple, list)) else batch["clip"]
+    clip = x[0].float()
+    frames = clip.permute(1, 2, 3, 0).numpy()
+    lo, hi = frames.min(), frames.max()
+    return clip, np.clip((frames - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8)
