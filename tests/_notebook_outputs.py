@@ -63,10 +63,17 @@ LONG_LABELS = {
     ("scn", "figure-10-trace-errors"): ({"slow", "medium", "sudden"}, {"SCN", "Res3D"}),
     # SCN Table 9's parameter counts under each reading of Table 3: Table 9's rows, one column per reading
     ("scn", "table-9-parameter-readings"): (_table9_rows, r".+"),
+    # hrg Fig. 7: accuracy by attention position, one group per task
+    ("hrg", "figure-7"): (r"Position = [0-5]", {"[4-0]", "[all-all]"}),
+    # hrg Fig. 9: fully vs partially shared network
+    ("hrg", "figure-9"): ({"Partially shared (proposed)", "Fully shared"}, {"Accuracy[4-0]", "Accuracy[all-all]"}),
+    # hrg Fig. 15: the fusion strategies
+    ("hrg", "figure-15"): ({"Without", "Feature", "Decision", "Probability"}, {"[4-0]", "[all-all]"}),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
 PLAIN_TABLES = {
+    ("hrg", "table-i-parameters"): (["row", "column", "metric", "value"], []),
     ("data", "dataset-summary"): (["dataset", "root", "synthetic", "subjects", "samples", "frames"],
                                   ["subjects", "samples", "frames"]),
     ("overview", "artifact-status"): (["paper", "artifact", "kind", "title", "status", "notebook", "profile",

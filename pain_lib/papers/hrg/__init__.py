@@ -40,7 +40,7 @@ __all__ = [
     "trial_sweeps", "context_segments", "segments_heart_rate", "KeyFrameSkip", "star", "two_sample_ttest", "notes", "clip_setup", "hrg_target", "recipe",
     "stage2_epochs", "paper_tasks", "task_label", "CONV_COLUMNS", "table1_rows", "per_subject_accuracy",
     "significance_rows", "fitted_analyzer", "FUSION_LABELS", "attention_maps", "attention_positions",
-    "plot_gaussians", "plot_histograms", "plot_posteriors", "training_labels", "first_clip",
+    "table1_split", "POOLING_ROW", "plot_gaussians", "plot_histograms", "plot_posteriors", "training_labels", "first_clip",
 ]
 
 #: Table II's column label of each convolution type
@@ -114,6 +114,18 @@ def paper_tasks() -> list[str]:
     return [re.sub(r"[\[\]]", "", r) for r in rows]
 
 
+#: Table I's pooling row as transcribed (its layer name is missing from the extraction)
+POOLING_ROW = "Visual/Physiological Branch | (pooling row; layer name not in extraction)"
+
+
+def table1_split(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`table1_rows` as ``(the cells Table I prints, the rest)``: parameters and the filters of
+    the attention and fc layers (which Table I leaves empty) go to the second frame."""
+    extra = (rows["metric"] == "params") | ((rows["metric"] == "filters")
+                                            & rows["row"].str.endswith(("| Attention", "| fc")))
+    return rows[~extra].reset_index(drop=True), rows[extra].reset_index(drop=True)
+
+
 def _size(t: int, h: int, w: int, clip_len: int) -> str:
     frac = clip_len // t if t else 0
     lt = "L" if frac == 1 else f"L/{frac}"
@@ -181,7 +193,7 @@ def table1_rows(*, base_width: int = 64, clip_len: int = 32, size: int = 112, co
             add(f"Visual/Physiological Branch | {kind} ({_size(t, h, w, clip_len)})" if kind != "Attention"
                 else "Visual/Physiological Branch | Attention", key, mv,
                 [("filters: Visual Branch", mv), ("filters: Physiological Branch", mp)])
-    rows.append({"row": "Visual/Physiological Branch | spatio-temporal pooling", "column": "output size",
+    rows.append({"row": POOLING_ROW, "column": "output size",
                  "metric": "output_size", "value": "1×1×1"})
     rows.append({"row": "Visual/Physiological Branch | fc", "column": "output size", "metric": "output_size",
                  "value": "1×1×1"})

@@ -116,7 +116,8 @@ def segments_heart_rate(segments: Sequence[np.ndarray], fps: float, method: str 
 class TrialHeartRateGain(HeartRateGain):
     """:class:`~pain_lib.experiments.HeartRateGain` whose rPPG heart rate is estimated over
     ``context_s`` seconds of the trial's recording around a sample that is shorter (see the
-    module docstring); the ECG path is unchanged."""
+    module docstring); the ECG path is unchanged, except that with ``source="auto"`` a sample whose
+    ECG has fewer than two R-peaks falls back to rPPG (its source says so)."""
 
     context_s: float = 6.0
 
@@ -128,10 +129,15 @@ class TrialHeartRateGain(HeartRateGain):
         for s in samples:
             use_ecg = self.source == "ecg" or (self.source == "auto" and s.physiology is not None)
             if use_ecg:
-                hr, w = super().heart_rates([s])
-                out.append(float(hr[0]))
-                where.append(w[0])
-                continue
+                try:
+                    hr, w = super().heart_rates([s])
+                except ValueError:  # an ECG without two R-peaks (a short or noisy window)
+                    if self.source == "ecg":
+                        raise
+                else:
+                    out.append(float(hr[0]))
+                    where.append(w[0])
+                    continue
             kind = f"rppg-{self.method}"
             value = cache.get_or_compute(
                 "heart_rate_context", s, {"version": 3, "source": kind, "context_s": float(self.context_s)},
@@ -146,7 +152,14 @@ def heart_rate_error(samples: Sequence[Sample], *, method: str = "pos") -> dict[
     ``pcc``, the PCC of the two HRGs and ``n``."""
     from ...preprocess.hrg import heart_rate_gain
 
-    both = [s for s in samples if s.physiology is not None]
+    both = []
+    for s in samples:  # the videos whose ECG gives a heart rate (two R-peaks at least)
+        if s.physiology is not None:
+            try:
+                TrialHeartRateGain(source="ecg").heart_rates([s])
+            except ValueError:
+                continue
+            both.append(s)
     if not both:
         return {"mae": np.nan, "rmse": np.nan, "pcc": np.nan, "hrg_pcc": np.nan, "n": 0}
     ecg, _ = TrialHeartRateGain(source="ecg").heart_rates(both)
