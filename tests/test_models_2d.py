@@ -65,7 +65,8 @@ def test_registry_families():
     assert video >= {"c3d", "r3d", "r2plus1d", "res3d", "scn", "vgg3d", "inception3d"}
     assert not image & video and set(list_models()) == image | video | {"image_sequence"} | set(list_models("dual-branch"))
     assert all(model_family(n) == "image" for n in image) and all(model_family(n) == "video" for n in video)
-    assert FAMILIES == {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}}
+    assert FAMILIES == {"video": COMMON_ARGS, "image": IMAGE_COMMON_ARGS, "image-sequence": {}, "dual-branch": {}}
+    assert list_models("dual-branch") == ["hrg_dual"]
     assert list_models("image-sequence") == ["image_sequence"]
     assert set(COMMON_ARGS) == {"head", "num_outputs", "dropout", "head_hidden", "zero_init_residual"}
     with pytest.raises(ValueError, match="families: video, image"):
