@@ -7,6 +7,7 @@
     pain-lib reproduce [--profile P] [--only GLOB] [--jobs N] [--data NAME=PATH ...] [-p name=value ...] [-v]
     pain-lib profiles [--default]                   the profiles (pain_lib/config.py)
     pain-lib index                                  regenerate results/README.md
+    pain-lib book [--results-dir DIR] [--out DIR]   the static companion site (the book extra)
     pain-lib synth --flavour F --scale S --out DIR  write a synthetic dataset
     pain-lib data check --dataset NAME --root PATH [--full] [--strict]  check a dataset against its manifest
     pain-lib data prepare [--profile P]             generate the synthetic sets the notebooks use
@@ -305,6 +306,25 @@ def _cmd_index(args) -> int:
     return 0
 
 
+def _cmd_book(args) -> int:
+    from .book import BookError, build, check_site
+
+    results_dir, _ = _results_dir(args)
+    out = _resolve(args.out, "--out") if args.out else repo_root() / "build" / "book"
+    try:
+        summary = build(out, results_dir=results_dir, quiet=not getattr(args, "verbose", False))
+    except BookError as exc:
+        print(f"pain-lib: error: {exc}", file=sys.stderr)
+        return 2
+    problems = check_site(summary["html"], list(summary["pages"]))
+    executed = sum(mode == "executed" for mode in summary["pages"].values())
+    print(f"wrote {summary['html'] / 'index.html'}: {len(summary['pages'])} notebook pages ({executed} from executed "
+          f"notebooks, {len(summary['pages']) - executed} from the committed results) in {summary['seconds']} s")
+    for problem in problems:
+        print(f"  problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _cmd_synth(args) -> int:
     from . import synth
     from .errors import check_folder
@@ -383,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="regenerate results/README.md")
     p.add_argument("--results-dir", default=None)
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("book", help="build the static companion site (build/book/html; needs the book extra)")
+    p.add_argument("--results-dir", default=None, help="default: <project>/results")
+    p.add_argument("--out", default=None, help="default: <project>/build/book")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("synth", help="write a synthetic dataset in a real dataset's layout")
     p.add_argument("--flavour", required=True, choices=["synth-unbc", "synth-biovid", "synth-mint"])
