@@ -64,7 +64,7 @@ class ResultsSet:
 
     @property
     def title(self) -> str:
-        return f"profile {self.label}" if self.label else "the committed results"
+        return f"profile {self.label}" if self.label else f"the results folder (`{self.folder.name}/`)"
 
     def executed(self, notebook: str) -> Path | None:
         """The executed notebook of the set's last, successful run of ``notebook``, if kept."""
@@ -213,21 +213,28 @@ def _by_artifact(provs: list[tuple[Path, dict]]) -> dict[str, list[tuple[Path, d
     return out
 
 
-def _committed_results_cells(rs: ResultsSet, notebook: str, assets: Path, prefix: str) -> list:
+def _has_images(nb: Any) -> bool:
+    return any("image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {})
+               for cell in nb.cells for out in cell.get("outputs", []))
+
+
+def _committed_results_cells(rs: ResultsSet, notebook: str, assets: Path, prefix: str, *,
+                             figures_only: bool = False) -> list:
     """Markdown cells: every artifact this notebook wrote -- its tables (paper beside this run),
-    claims with verdicts and figures -- copied from the set's folder into ``assets``."""
+    claims with verdicts and figures -- copied from the set's folder into ``assets``
+    (``figures_only``: the figures alone)."""
     cells = []
     for artifact, provs in _by_artifact(rs.provenance.get(notebook, [])).items():
-        parts = [f"## Results: {artifact}"]
+        parts = [f"## {'Figures' if figures_only else 'Results'}: {artifact}"]
         files: list[Path] = []
         for path, prov in provs:
-            if prov.get("caption") and prov["caption"] not in parts:
+            if prov.get("caption") and prov["caption"] not in parts and not figures_only:
                 parts.append(prov["caption"])
             files += [path.parent / f for f in prov.get("files", [])]
         for f in sorted(dict.fromkeys(files), key=lambda f: ("claims" in f.name, f.suffix != ".md", f.name)):
             if not f.is_file():
                 continue
-            if f.suffix == ".md":
+            if f.suffix == ".md" and not figures_only:
                 body = f.read_text(encoding="utf-8")
                 body = re.sub(r"^#{1,3} .*\n", "", body, count=1)  # the artifact's own heading
                 body = _relink(body, f.parent, rs.folder, assets, prefix)
@@ -238,7 +245,8 @@ def _committed_results_cells(rs: ResultsSet, notebook: str, assets: Path, prefix
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(f, target)
                 parts.append(f"![{artifact}: {f.stem}]({prefix}{f.parent.name}/{f.name})")
-        cells.append(_md("\n\n".join(parts)))
+        if not figures_only or any(p.startswith("![") for p in parts):
+            cells.append(_md("\n\n".join(parts)))
     return cells
 
 
@@ -290,6 +298,9 @@ def _page(entry: Any, rs: ResultsSet, assets: Path, prefix: str) -> tuple[Any, s
             if notes:
                 cells.append(_md(notes))
         nb.cells = cells + _committed_results_cells(rs, entry.id, assets, prefix)
+    elif not _has_images(nb):
+        # run with a non-inline matplotlib backend (MPLBACKEND=Agg): the figures it saved instead
+        nb.cells += _committed_results_cells(rs, entry.id, assets, prefix, figures_only=True)
     _clean_outputs(nb)
     head = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
     if head == 0:
@@ -366,6 +377,13 @@ _CSS = """\
 .bd-article table { display: block; overflow-x: auto; max-width: 100%; font-size: 0.85em; }
 .bd-article table td, .bd-article table th { padding: 0.2em 0.5em; }
 .cell_output img { max-width: 100%; height: auto; }
+/* the papers' tables are wide: the article takes the page's width */
+.bd-page-width { max-width: 100%; }
+@media (min-width: 1200px) {
+  .bd-main .bd-content .bd-article-container { max-width: calc(100% - 15rem) !important; }
+}
+.bd-article { max-width: 72rem; }
+.cell_output pre { white-space: pre-wrap; word-break: break-word; }
 """
 
 

@@ -158,9 +158,37 @@ def _plan(entries, params, device_flag: str | None, results_dir: Path) -> str:
     return format_plan(estimate(runs, device, past=history(results_dir / "runs.jsonl")), device_asked=asked)
 
 
+def _cluster(args):
+    """The :class:`~pain_lib.experiments.cluster.Cluster` of ``--executor`` (``None``: serial)."""
+    if getattr(args, "executor", "serial") in (None, "serial"):
+        for flag in ("partition", "gpus", "cluster_setup"):
+            if getattr(args, flag, None):
+                raise ParameterError(f"--{flag.replace('_', '-')} needs --executor slurm or --executor local")
+        return None
+    import shutil
+
+    from .experiments.cluster import Cluster
+
+    if args.executor == "slurm" and shutil.which("sbatch") is None:
+        raise ParameterError("--executor slurm: no `sbatch` on this machine's PATH (run on a SLURM login node), "
+                             "or use --executor local")
+    gpus = tuple(int(g) for g in args.gpus.split(",") if g.strip()) if args.gpus else ()
+    return Cluster(args.executor, partition=args.partition, max_parallel=args.max_parallel,
+                   gpus_per_job=args.gpus_per_job, gpus=gpus, cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb,
+                   timeout_min=args.timeout_min, setup=tuple(args.cluster_setup or ()))
+
+
 def _execute(args, entries, params, results_dir: Path) -> int:
+    import os
+
     from .runner import Interrupt, run_many
 
+    cluster = _cluster(args)
+    if cluster is not None:
+        from .experiments.cluster import ENV
+
+        os.environ[ENV] = cluster.to_json()  # the kernels inherit it; run_grid(run=run) reads it
+        print(f"grids: one {cluster.executor} job per (configuration, fold), {cluster.parallel} at once")
     interrupt = Interrupt()
     with interrupt.handling_sigint():
         results = run_many(entries, params, jobs=getattr(args, "jobs", 1), results_dir=results_dir,
@@ -394,6 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: <project>/results (relative paths: from the current directory)")
         p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                        help="stream every cell's output (the log file always has it)")
+        g = p.add_argument_group("folds over a cluster (docs/cluster.md)")
+        g.add_argument("--executor", choices=["serial", "local", "slurm"], default="serial",
+                       help="where grids compute their folds: in the notebook (serial), as submitit jobs on this "
+                            "machine (local) or as SLURM job arrays (slurm)")
+        g.add_argument("--partition", default=None, help="SLURM partition (--executor slurm)")
+        g.add_argument("--max-parallel", type=int, default=0,
+                       help="jobs running at once (array parallelism; local: processes; default: --gpus count or 1)")
+        g.add_argument("--gpus-per-job", type=int, default=0, help="GPUs each SLURM job asks for")
+        g.add_argument("--gpus", default="", help="local: comma-separated GPU indices, one per running job")
+        g.add_argument("--cpus-per-job", type=int, default=1)
+        g.add_argument("--mem-gb", type=float, default=8.0)
+        g.add_argument("--timeout-min", type=int, default=120, help="each job's time limit")
+        g.add_argument("--cluster-setup", action="append", default=[], metavar="LINE",
+                       help="a shell line each SLURM job runs first (repeat), e.g. 'source .venv/bin/activate'")
         p.set_defaults(func=func)
 
     p = sub.add_parser("profiles", help="list the profiles (--default: the one make reproduce uses here)")
