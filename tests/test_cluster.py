@@ -157,11 +157,60 @@ def test_two_processes_on_two_paths_to_one_store_compute_each_fold_once(unbc, cr
     real.mkdir()
     other = tmp_path / "mount-b"
     other.symlink_to(real)
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        out = pool.map(_writer, [(str(real), unbc, str(crops), "a"), (str(other), unbc, str(crops), "b")])
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        out = list(pool.map(_writer, [(str(real), unbc, str(crops), "a"), (str(other), unbc, str(crops), "b")]))
     (_, resumed_a, mse_a), (_, resumed_b, mse_b) = out
     assert mse_a == mse_b
     # every fold computed by exactly one of the two (the other waited on its lock and read it)
     assert all(ra != rb for ra, rb in zip(resumed_a, resumed_b)), (resumed_a, resumed_b)
     assert len([p for p in real.iterdir() if p.is_dir()]) == 1
+
+
+_BIND_SCRIPT = r'''
+import json, multiprocessing as mp, sys
+sys.path.insert(0, sys.argv[1])
+from pain_lib.data import open_dataset
+from tests.test_cluster import _writer
+
+if __name__ == "__main__":
+    data, real, mnt, crops, out = sys.argv[2:7]
+    samples = open_dataset("synth-unbc", data).samples
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:  # not daemonic: may decode in a pool
+        res = list(pool.map(_writer, [(real, samples, crops, "a"), (mnt, samples, crops, "b")]))
+    open(out, "w").write(json.dumps(res))
+'''
+
+
+def test_two_processes_on_two_mount_points_of_one_store(unbc, crops, tmp_path, tmp_path_factory):
+    """The same with a real second mount point: a bind mount of the store in a private mount
+    namespace (``unshare -m``; needs root, as CI runs). Both mounts are one local file system:
+    what this shows is that the locks hold on the file whatever path reaches it, not NFS's
+    lock manager across machines (docs/cluster.md)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("a bind mount in a private mount namespace needs unshare and root")
+    real, mnt = tmp_path / "store", tmp_path / "mnt"
+    real.mkdir()
+    mnt.mkdir()
+    script, out = tmp_path / "bind.py", tmp_path / "out.json"
+    script.write_text(_BIND_SCRIPT)
+    data = tiny_root(tmp_path_factory, "synth-unbc")
+    cmd = (f"mount --bind {real} {mnt} && mountpoint -q {mnt} && "
+           f"{sys.executable} {script} {ROOT} {data} {real} {mnt} {crops} {out}")
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", cmd],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 and not out.exists() and "mount" in proc.stderr.lower():
+        pytest.skip(f"no bind mount here: {proc.stderr.strip()[:200]}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (_, resumed_a, mse_a), (_, resumed_b, mse_b) = json.loads(out.read_text())
+    assert mse_a == mse_b
+    assert all(ra != rb for ra, rb in zip(resumed_a, resumed_b)), (resumed_a, resumed_b)
+    assert len([p for p in real.iterdir() if p.is_dir()]) == 1
+    assert not any(mnt.iterdir()), "the bind mount was private to the test's namespace"
