@@ -545,9 +545,9 @@ def build(out: Path, *, results_dir: Path, root: Path | None = None, quiet: bool
     import time
 
     try:
-        from sphinx.cmd.build import build_main
         import myst_nb  # noqa: F401
         import sphinx_book_theme  # noqa: F401
+        from sphinx.cmd.build import build_main
     except ImportError as exc:
         raise BookError(f"the book extra is not installed ({exc.name} missing): `make book` installs it "
                         "(pip install --require-hashes -r requirements/book-lock.txt)") from None

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "Cluster", "FoldJob", "JobsFailed", "JobsPending", "compute_on_cluster", "pending_folds"]
+__all__ = ["ENV", "Cluster", "FoldJob", "JobsFailed", "JobsPending", "compute_on_cluster"]
 
 EXECUTORS = ("local", "slurm")
 #: the environment variable through which ``pain-lib run/reproduce --executor ...`` hands a
@@ -141,50 +141,12 @@ class FoldJob:
     entry_dir: Path  # the configuration's store entry
     fold: str
     call: tuple  # (recipe, samples, y, kwargs) for cross_validate
+    run: Any = None  # the job's function: run(*call, fold, threads) (pain_lib.experiments.cv._fold_job)
     job_id: str | None = None
 
     @property
     def record(self) -> Path:
         return self.entry_dir.parent / "jobs" / self.entry_dir.name / f"{self.fold}.job.json"
-
-
-def pending_folds(plan: Sequence[tuple], common: dict) -> list[FoldJob]:
-    """The folds of ``plan`` (``(cell, samples, y, cv)``) that the store does not hold yet."""
-    import torch
-
-    from .cv import _entry, _fold_file_name
-
-    store = common["store"]
-    out = []
-    for cell, samples, y, cv in plan:
-        import numpy as np
-
-        y_arr = None if y is None else np.asarray(y)
-        entry, splits, _ = _entry(cell.recipe, list(samples), y_arr, cv=cv, max_folds=common.get("max_folds"),
-                                  seed=common.get("seed") or 0, device=torch.device(common.get("device") or "cpu"),
-                                  store=store)
-        kwargs = {k: v for k, v in common.items() if k != "store"}
-        kwargs.update(cv=cv, store=str(store.root))
-        for split in splits:
-            fold = _fold_file_name(split.name)
-            if entry.file(f"{fold}.json").is_file():
-                continue
-            out.append(FoldJob(f"{cell.recipe.label()} ({cell.row} / {cell.column}) / {fold}", entry.path, fold,
-                               (cell.recipe, list(samples), y, kwargs)))
-    return out
-
-
-def run_fold(recipe: Any, samples: list, y: Any, kwargs: dict, fold: str, threads: int) -> dict:
-    """A job's body: compute one fold into the store (read back if another job already did)."""
-    import torch
-
-    from .cv import cross_validate
-
-    torch.set_num_threads(max(1, threads))
-    t0 = time.perf_counter()
-    res = cross_validate(recipe, samples, y, folds=[fold], progress=False, **kwargs)
-    return {"fold": fold, "seconds": time.perf_counter() - t0, "resumed": bool(res.folds["resumed"].all()),
-            "host": os.uname().nodename, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
 
 
 # --------------------------------------------------------------------------- job records
@@ -293,9 +255,9 @@ def _submit(jobs: list[FoldJob], cluster: Cluster, folder: Path, gpu: int | None
     ex, threads = _executor(cluster, folder, len(jobs), gpu)
     if cluster.executor == "slurm":
         with ex.batch():
-            handles = [ex.submit(run_fold, *j.call, j.fold, threads) for j in jobs]
+            handles = [ex.submit(j.run, *j.call, j.fold, threads) for j in jobs]
     else:
-        handles = [ex.submit(run_fold, *j.call, j.fold, threads) for j in jobs]
+        handles = [ex.submit(j.run, *j.call, j.fold, threads) for j in jobs]
     for j, h in zip(jobs, handles):
         j.job_id = str(h.job_id)
         _HANDLES[j.job_id] = h
@@ -303,9 +265,9 @@ def _submit(jobs: list[FoldJob], cluster: Cluster, folder: Path, gpu: int | None
                           "label": j.label, "submitted": time.time(), "gpu": gpu})
 
 
-def compute_on_cluster(plan: Sequence[tuple], common: dict, cluster: Cluster, *, wait: bool = True,
+def compute_on_cluster(todo: Sequence[FoldJob], common: dict, cluster: Cluster, *, wait: bool = True,
                        progress: bool = True) -> dict[str, Any]:
-    """Compute every fold of ``plan`` missing from the store as a job of ``cluster``.
+    """Compute the folds ``todo`` (missing from the store: ``cv._pending_folds``) as jobs of ``cluster``.
 
     Folds whose job is still queued or running (from an earlier call) are waited for, not
     submitted again; failed or lost ones are submitted again. Returns ``{"submitted",
@@ -317,7 +279,7 @@ def compute_on_cluster(plan: Sequence[tuple], common: dict, cluster: Cluster, *,
     folder = Path(cluster.folder) if cluster.folder else Path(store.root) / "jobs" / "submitit"
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    todo = pending_folds(plan, common)
+    todo = list(todo)
     running: list[tuple[FoldJob, dict]] = []
     fresh: list[FoldJob] = []
     for job in todo:

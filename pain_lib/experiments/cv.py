@@ -191,6 +191,40 @@ def _cell_worker(job: tuple) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- cluster jobs
+def _pending_folds(plan: Sequence[tuple], common: dict) -> list:
+    """The folds of ``plan`` (``(cell, samples, y, cv)``) that the store does not hold yet."""
+    from .cluster import FoldJob
+
+    store = common["store"]
+    out = []
+    for cell, samples, y, cv in plan:
+        y_arr = None if y is None else np.asarray(y)
+        entry, splits, _ = _entry(cell.recipe, list(samples), y_arr, cv=cv, max_folds=common.get("max_folds"),
+                                  seed=common.get("seed") or 0, device=torch.device(common.get("device") or "cpu"),
+                                  store=store)
+        kwargs = {k: v for k, v in common.items() if k != "store"}
+        kwargs.update(cv=cv, store=str(store.root))
+        for split in splits:
+            fold = _fold_file_name(split.name)
+            if entry.file(f"{fold}.json").is_file():
+                continue
+            out.append(FoldJob(f"{cell.recipe.label()} ({cell.row} / {cell.column}) / {fold}", entry.path, fold,
+                               (cell.recipe, list(samples), y, kwargs), run=_fold_job))
+    return out
+
+
+def _fold_job(recipe: Any, samples: list, y: Any, kwargs: dict, fold: str, threads: int) -> dict:
+    """A job's body: compute one fold into the store (read back if another job already did)."""
+    import os
+
+    torch.set_num_threads(max(1, threads))
+    t0 = time.perf_counter()
+    res = cross_validate(recipe, samples, y, folds=[fold], progress=False, **kwargs)
+    return {"fold": fold, "seconds": time.perf_counter() - t0, "resumed": bool(res.folds["resumed"].all()),
+            "host": os.uname().nodename, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+
+
 def _save_npz(fh, arrays: Mapping[str, np.ndarray]) -> None:
     np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
 
@@ -301,10 +335,11 @@ def run_grid(
 
         cluster = Cluster.from_env()
     if cluster is not None:
-        from .cluster import compute_on_cluster, pending_folds
+        from .cluster import compute_on_cluster
 
-        computed = {fingerprint(j.call[0].identity()) for j in pending_folds(plan, common)}
-        compute_on_cluster(plan, common, cluster, wait=wait, progress=progress)
+        todo = _pending_folds(plan, common)
+        computed = {fingerprint(j.call[0].identity()) for j in todo}
+        compute_on_cluster(todo, common, cluster, wait=wait, progress=progress)
     else:
         computed = _compute_in_workers(plan, common, jobs, progress) if (jobs or 1) > 1 else set()
     rows, results, reused = [], {}, 0
