@@ -214,3 +214,28 @@ def test_two_processes_on_two_mount_points_of_one_store(unbc, crops, tmp_path, t
     assert all(ra != rb for ra, rb in zip(resumed_a, resumed_b)), (resumed_a, resumed_b)
     assert len([p for p in real.iterdir() if p.is_dir()]) == 1
     assert not any(mnt.iterdir()), "the bind mount was private to the test's namespace"
+
+
+def test_cluster_settings_are_checked():
+    with pytest.raises(ValueError, match="partition"):
+        Cluster("slurm")
+    with pytest.raises(ValueError, match="one of local, slurm"):
+        Cluster("pbs")
+    with pytest.raises(ValueError, match="one GPU per running job"):
+        Cluster("local", gpus=(0, 1), max_parallel=3)
+    c = Cluster("local", gpus=(0, 1))
+    assert c.parallel == 2 and Cluster.from_json(c.to_json()) == c
+
+
+def test_cli_checks_the_executor_flags_before_a_kernel_starts(monkeypatch, capsys, tmp_path):
+    import shutil as _shutil
+
+    from pain_lib import cli
+
+    base = ["run", "scn/03_table3_architecture", "--profile", "tiny", "--results-dir", str(tmp_path)]
+    assert cli.main(base + ["--partition", "gpu"]) == 2
+    assert "--partition needs --executor slurm" in capsys.readouterr().err
+    monkeypatch.setattr(_shutil, "which", lambda name: None)
+    assert cli.main(base + ["--executor", "slurm", "--partition", "gpu"]) == 2
+    assert "no `sbatch`" in capsys.readouterr().err
+    assert not (tmp_path / "runs.jsonl").exists(), "nothing ran"

@@ -108,6 +108,9 @@ class Cluster:
         if self.max_parallel < 0 or self.cpus_per_job < 1 or self.timeout_min < 1:
             raise ValueError("max_parallel >= 0, cpus_per_job >= 1 and timeout_min >= 1 are required")
         object.__setattr__(self, "gpus", tuple(int(g) for g in self.gpus))
+        if self.gpus and self.max_parallel > len(self.gpus):
+            raise ValueError(f"max_parallel={self.max_parallel} jobs at once on {len(self.gpus)} GPUs {list(self.gpus)}: "
+                             "one GPU per running job (leave max_parallel at 0 to run one job per GPU)")
         object.__setattr__(self, "setup", tuple(self.setup))
 
     def to_json(self) -> str:

@@ -218,6 +218,9 @@ def _fold_job(recipe: Any, samples: list, y: Any, kwargs: dict, fold: str, threa
     """A job's body: compute one fold into the store (read back if another job already did)."""
     import os
 
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    if visible and "," not in visible and str(kwargs.get("device", "")).startswith("cuda:"):
+        kwargs = {**kwargs, "device": "cuda"}  # a local job given one GPU sees it as cuda:0
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()
     res = cross_validate(recipe, samples, y, folds=[fold], progress=False, **kwargs)
