@@ -228,7 +228,8 @@ def _committed_results_cells(rs: ResultsSet, notebook: str, assets: Path, prefix
         parts = [f"## {'Figures' if figures_only else 'Results'}: {artifact}"]
         files: list[Path] = []
         for path, prov in provs:
-            if prov.get("caption") and prov["caption"] not in parts and not figures_only:
+            has_md = any(str(f).endswith(".md") for f in prov.get("files", []))  # its Markdown has its caption
+            if prov.get("caption") and prov["caption"] not in parts and not figures_only and not has_md:
                 parts.append(prov["caption"])
             files += [path.parent / f for f in prov.get("files", [])]
         for f in sorted(dict.fromkeys(files), key=lambda f: ("claims" in f.name, f.suffix != ".md", f.name)):
