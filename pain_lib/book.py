@@ -385,6 +385,8 @@ _CSS = """\
 }
 .bd-article { max-width: 72rem; }
 .cell_output pre { white-space: pre-wrap; word-break: break-word; }
+/* pandas tables (claims, verdicts) read left to right like the Markdown ones */
+.cell_output table.dataframe th, .cell_output table.dataframe td { text-align: left; }
 """
 
 
