@@ -530,7 +530,7 @@ def _front_page(papers: dict[str, dict], sets: list[ResultsSet], set_pages: dict
              "what has been regenerated.", "", "## The papers", "",
              "| paper | what it contributes | datasets | artifacts |", "|---|---|---|---|"]
     for slug, row in papers.items():
-        link = f"[`{slug}`]({slug}/index.md)" if f"{slug}/index" in set_pages.get("", []) else f"`{slug}`"
+        link = f"[`{slug}`]({slug}/index.md)" if f"{slug}/index" in set_pages.get("", []) else f"`{slug}` (no notebook yet)"
         lines.append(f"| {link} | {row['summary']} | {row['datasets']} | {row['artifacts']} |")
     lines += ["", "```{toctree}", ":maxdepth: 2", ":caption: Contents", "", "status", *set_pages.get("", []), "```", ""]
     others = [rs for rs in sets if rs.label]
