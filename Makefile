@@ -7,6 +7,10 @@ ONLY    ?=
 STAMP   := $(VENV)/.pain-lib-installed
 # The exact versions (with hashes) that every machine installs; `make lock` regenerates it.
 LOCK    := requirements/lock.txt
+# The book's extra (Sphinx, myst-nb, sphinx-book-theme, MathJax), locked apart so that `make test`
+# and `make reproduce` never install it; every package it shares with $(LOCK) has the same pin.
+BOOK_LOCK  := requirements/book-lock.txt
+BOOK_STAMP := $(VENV)/.pain-lib-book-installed
 # `make lock`: the uv release that writes the lock, the index its hashes come from, UPGRADE=1
 # to move every pin to the newest release that fits (else existing pins are kept).
 UV_VERSION ?= 0.13.9
@@ -20,7 +24,7 @@ ifeq ($(origin PROFILE), undefined)
 PROFILE = $(eval PROFILE := $(shell $(PY) -m pain_lib.cli profiles --default 2>/dev/null || echo standard))$(PROFILE)
 endif
 
-.PHONY: faults help setup kernel data reproduce test lab lint index clean-results bench lock
+.PHONY: faults help setup kernel data reproduce test lab lint index clean-results bench lock book book-setup book-lock
 
 help:
 	@echo "make reproduce [PROFILE=name] [ONLY=glob] [JOBS=n]  run every registered notebook"
@@ -30,6 +34,8 @@ help:
 	@echo "make lint      ruff, and the layering contracts of .importlinter (import-linter)"
 	@echo "make bench     benchmark scripts (print numbers)"
 	@echo "make lock      regenerate $(LOCK) from pyproject.toml and requirements/lock.in"
+	@echo "make book [RESULTS=dir]  the static companion site in build/book/html (no notebook runs)"
+	@echo "make book-lock regenerate $(BOOK_LOCK) (the book extra, constrained by $(LOCK))"
 
 # Create the virtual environment if missing, install the locked versions (hash-checked), then
 # the project itself without dependencies, and register the kernel.
@@ -54,6 +60,27 @@ lock:
 	    --universal --python-version 3.10 --generate-hashes \
 	    --no-config --default-index $(LOCK_INDEX) $(if $(UPGRADE),--upgrade) \
 	    --custom-compile-command 'make lock' -o $(LOCK)
+
+# The book: its extra installed once (hash-checked, Python >= 3.11: Sphinx 9 / myst-parser 5), then
+# the site built from the executed notebooks of the last `make reproduce` where they exist, else
+# from the committed notebooks and results. Nothing executes; nothing is downloaded at build time.
+$(BOOK_STAMP): $(STAMP) $(BOOK_LOCK)
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make book needs Python >= 3.11 (the book extra: Sphinx 9, myst-parser 5)")'
+	$(PY) -m pip install -q --require-hashes -r $(BOOK_LOCK)
+	@touch $(BOOK_STAMP)
+
+book-setup: $(BOOK_STAMP)
+
+book: book-setup
+	$(PY) -m pain_lib.cli book $(if $(RESULTS),--results-dir '$(RESULTS)')
+
+book-lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra book requirements/lock.in -c $(LOCK) \
+	    --universal --python-version 3.11 --generate-hashes \
+	    --no-config --default-index $(LOCK_INDEX) $(if $(UPGRADE),--upgrade) \
+	    --custom-compile-command 'make book-lock' -o $(BOOK_LOCK)
 
 # Generate (once) the synthetic datasets the registered notebooks need at this profile.
 data: setup

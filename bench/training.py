@@ -56,7 +56,9 @@ def configurations(paper: bool) -> list[tuple[str, str, dict, str]]:
     if paper:
         out += [("paper SCN-26", "scn", {"depth": 26}, "paper"),
                 ("paper Res3D-50", "res3d", {"depth": 50}, "paper"),
-                ("paper SCN-50", "scn", {"depth": 50}, "paper")]
+                ("paper SCN-50", "scn", {"depth": 50}, "paper"),
+                # the sweeps' network at paper (scn Tables 2, 4-6): bench/cluster_cost.py reads its step
+                ("paper SCN-101", "scn", {"depth": 101}, "paper")]
     return out
 
 

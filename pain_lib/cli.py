@@ -7,6 +7,7 @@
     pain-lib reproduce [--profile P] [--only GLOB] [--jobs N] [--data NAME=PATH ...] [-p name=value ...] [-v]
     pain-lib profiles [--default]                   the profiles (pain_lib/config.py)
     pain-lib index                                  regenerate results/README.md
+    pain-lib book [--results-dir DIR] [--out DIR]   the static companion site (the book extra)
     pain-lib synth --flavour F --scale S --out DIR  write a synthetic dataset
     pain-lib data check --dataset NAME --root PATH [--full] [--strict]  check a dataset against its manifest
     pain-lib data prepare [--profile P]             generate the synthetic sets the notebooks use
@@ -157,9 +158,37 @@ def _plan(entries, params, device_flag: str | None, results_dir: Path) -> str:
     return format_plan(estimate(runs, device, past=history(results_dir / "runs.jsonl")), device_asked=asked)
 
 
+def _cluster(args):
+    """The :class:`~pain_lib.experiments.cluster.Cluster` of ``--executor`` (``None``: serial)."""
+    if getattr(args, "executor", "serial") in (None, "serial"):
+        for flag in ("partition", "gpus", "cluster_setup"):
+            if getattr(args, flag, None):
+                raise ParameterError(f"--{flag.replace('_', '-')} needs --executor slurm or --executor local")
+        return None
+    import shutil
+
+    from .experiments.cluster import Cluster
+
+    if args.executor == "slurm" and shutil.which("sbatch") is None:
+        raise ParameterError("--executor slurm: no `sbatch` on this machine's PATH (run on a SLURM login node), "
+                             "or use --executor local")
+    gpus = tuple(int(g) for g in args.gpus.split(",") if g.strip()) if args.gpus else ()
+    return Cluster(args.executor, partition=args.partition, max_parallel=args.max_parallel,
+                   gpus_per_job=args.gpus_per_job, gpus=gpus, cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb,
+                   timeout_min=args.timeout_min, setup=tuple(args.cluster_setup or ()))
+
+
 def _execute(args, entries, params, results_dir: Path) -> int:
+    import os
+
     from .runner import Interrupt, run_many
 
+    cluster = _cluster(args)
+    if cluster is not None:
+        from .experiments.cluster import ENV
+
+        os.environ[ENV] = cluster.to_json()  # the kernels inherit it; run_grid(run=run) reads it
+        print(f"grids: one {cluster.executor} job per (configuration, fold), {cluster.parallel} at once")
     interrupt = Interrupt()
     with interrupt.handling_sigint():
         results = run_many(entries, params, jobs=getattr(args, "jobs", 1), results_dir=results_dir,
@@ -305,6 +334,25 @@ def _cmd_index(args) -> int:
     return 0
 
 
+def _cmd_book(args) -> int:
+    from .book import BookError, build, check_site
+
+    results_dir, _ = _results_dir(args)
+    out = _resolve(args.out, "--out") if args.out else repo_root() / "build" / "book"
+    try:
+        summary = build(out, results_dir=results_dir, quiet=not getattr(args, "verbose", False))
+    except BookError as exc:
+        print(f"pain-lib: error: {exc}", file=sys.stderr)
+        return 2
+    problems = check_site(summary["html"], list(summary["pages"]))
+    executed = sum(mode == "executed" for mode in summary["pages"].values())
+    print(f"wrote {summary['html'] / 'index.html'}: {len(summary['pages'])} notebook pages ({executed} from executed "
+          f"notebooks, {len(summary['pages']) - executed} from the committed results) in {summary['seconds']} s")
+    for problem in problems:
+        print(f"  problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _cmd_synth(args) -> int:
     from . import synth
     from .errors import check_folder
@@ -374,6 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: <project>/results (relative paths: from the current directory)")
         p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                        help="stream every cell's output (the log file always has it)")
+        g = p.add_argument_group("folds over a cluster (docs/cluster.md)")
+        g.add_argument("--executor", choices=["serial", "local", "slurm"], default="serial",
+                       help="where grids compute their folds: in the notebook (serial), as submitit jobs on this "
+                            "machine (local) or as SLURM job arrays (slurm)")
+        g.add_argument("--partition", default=None, help="SLURM partition (--executor slurm)")
+        g.add_argument("--max-parallel", type=int, default=0,
+                       help="jobs running at once (array parallelism; local: processes; default: --gpus count or 1)")
+        g.add_argument("--gpus-per-job", type=int, default=0, help="GPUs each SLURM job asks for")
+        g.add_argument("--gpus", default="", help="local: comma-separated GPU indices, one per running job")
+        g.add_argument("--cpus-per-job", type=int, default=1)
+        g.add_argument("--mem-gb", type=float, default=8.0)
+        g.add_argument("--timeout-min", type=int, default=120, help="each job's time limit")
+        g.add_argument("--cluster-setup", action="append", default=[], metavar="LINE",
+                       help="a shell line each SLURM job runs first (repeat), e.g. 'source .venv/bin/activate'")
         p.set_defaults(func=func)
 
     p = sub.add_parser("profiles", help="list the profiles (--default: the one make reproduce uses here)")
@@ -383,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="regenerate results/README.md")
     p.add_argument("--results-dir", default=None)
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("book", help="build the static companion site (build/book/html; needs the book extra)")
+    p.add_argument("--results-dir", default=None, help="default: <project>/results")
+    p.add_argument("--out", default=None, help="default: <project>/build/book")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("synth", help="write a synthetic dataset in a real dataset's layout")
     p.add_argument("--flavour", required=True, choices=["synth-unbc", "synth-biovid", "synth-mint"])

@@ -5,9 +5,12 @@ every provenance file naming the profile and dataset.
 The notebooks share nothing with the developer's checkout: a fresh experiment store, cache
 (face crops, representations) and synthetic-data folder for the module. One set for the module,
 not one per notebook: per notebook, every notebook would regenerate its tiny dataset and redo its
-face crops (the cost `make reproduce` pays once on a clean clone, which is what this mirrors)."""
+face crops (the cost `make reproduce` pays once on a clean clone, which is what this mirrors).
+They also share one results folder, as `make reproduce` does; the last test builds the book
+(pain_lib/book.py) from it."""
 
 import json
+import re
 
 import pytest
 
@@ -40,6 +43,12 @@ def fresh_caches(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="module")
+def tmp_results(tmp_path_factory):
+    """One results folder for every notebook of the module (what `make reproduce` writes)."""
+    return tmp_path_factory.mktemp("results")
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_notebook_runs_in_tiny_profile(entry, tmp_results):
@@ -59,3 +68,31 @@ def test_notebook_runs_in_tiny_profile(entry, tmp_results):
     assert provs or not entry.artifacts
     for p in provs:
         assert json.loads(p.read_text())["lock_sha256"] == lock_sha256(), f"{p.name}: not the environment's lock"
+
+
+@pytest.mark.notebook
+def test_book_builds_from_the_tiny_notebooks(tmp_results, tmp_path):
+    """The book of the tiny run: every registered notebook has a page, every notebook that ran
+    is shown executed (its outputs, its provenance: profile tiny), no page shows an error."""
+    pytest.importorskip("sphinx", reason="the book extra is not installed (`make book-setup`)")
+    pytest.importorskip("myst_nb", reason="the book extra is not installed (`make book-setup`)")
+    from pain_lib import book
+    from pain_lib.registry import load_registry as _load
+    from pain_lib.report import registry_artifact_map, write_index
+
+    reg = _load()  # the dashboard, as `pain-lib reproduce` writes it after its runs
+    write_index(tmp_results, registry_artifact_map([{"id": e.id, "paper": e.paper, "artifacts": list(e.artifacts)}
+                                                    for e in reg.notebooks]), reg.diagrams)
+    ran = {rec["id"] for rec in book.results_sets(tmp_results)[0].runs.values() if rec.get("status") == "ok"}
+    summary = book.build(tmp_path / "book", results_dir=tmp_results)
+    problems = book.check_site(summary["html"], [e.id for e in ENTRIES])
+    assert not problems, "\n".join(problems)
+    assert "Status counts" in (summary["html"] / "status.html").read_text(encoding="utf-8")
+    for entry in ENTRIES:
+        page = (summary["html"] / f"{entry.id}.html").read_text(encoding="utf-8")
+        if entry.id in ran:
+            assert summary["pages"][entry.id] == "executed", entry.id
+            assert "profile <code" in page and "tiny" in page, entry.id
+            assert "cell_output" in page, f"{entry.id}: the executed notebook's outputs are missing"
+        if entry.artifacts and entry.id in ran:  # the provenance table: one row per artifact, profile tiny
+            assert re.search(r"<td[^>]*>(<p>)?tiny(</p>)?</td>", page), f"{entry.id}: no provenance row"

@@ -97,3 +97,31 @@ def test_torch_pair_and_opencv4():
 
 def test_console_script():
     assert PYPROJECT["scripts"]["pain-lib"] == "pain_lib.cli:main"
+
+
+# ---------------------------------------------------------------- the book's extra, locked apart
+BOOK_LOCK = ROOT / "requirements" / "book-lock.txt"
+BOOK_PYTHONS = ("3.11.7", "3.12.1")  # the book extra needs Python >= 3.11 (Sphinx 9, myst-parser 5)
+
+
+@pytest.mark.parametrize("python", BOOK_PYTHONS)
+def test_book_lock_pins_the_book_extra_and_never_moves_a_pin_of_the_main_lock(python):
+    main, book = locked_versions(LOCK, _linux(python)), locked_versions(BOOK_LOCK, _linux(python))
+    moved = {n: (main[n], book[n]) for n in main.keys() & book.keys() if main[n] != book[n]}
+    assert not moved, f"requirements/book-lock.txt moves pins of {LOCK_RELPATH}: {moved}; run `make book-lock`"
+    for spec in PYPROJECT["optional-dependencies"]["book"]:
+        name, rng = _norm(spec)
+        assert name in book and SpecifierSet(rng).contains(book[name], prereleases=True), (name, book.get(name))
+        assert name not in main, f"{name} (book extra) is in {LOCK_RELPATH}: `make test` would install it"
+    assert all(p.hashes for p in read_lock(BOOK_LOCK))
+
+
+def test_make_test_and_reproduce_do_not_install_the_book_but_ci_does():
+    make = (ROOT / "Makefile").read_text()
+    for target in ("test:", "reproduce:", "$(STAMP):"):
+        line = next(ln for ln in make.splitlines() if ln.startswith(target))
+        assert "book" not in line.lower(), line
+    book = make[make.index("$(BOOK_STAMP):"):make.index("book-setup: $(BOOK_STAMP)")]
+    assert "--require-hashes -r $(BOOK_LOCK)" in book
+    commands = [ln.split()[1] for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.startswith("make ")]
+    assert commands.index("book-setup") < commands.index("test"), commands

@@ -33,6 +33,7 @@ from .clips import (
     to_memory_format,
     validation_split,
 )
+from .cluster import Cluster, JobsFailed, JobsPending
 from .cv import METRIC_LABELS, Cell, cross_validate, run_grid
 from .images import ImageRecipe, ImageSetup
 from .pretrain import face_images, pretrain_2d_identity, pretrained_backbone
@@ -73,6 +74,7 @@ from .targets import (
 __all__ = [
     "Recipe", "Fitted", "FitContext", "filled_cfg", "pack", "unpack",
     "cross_validate", "run_grid", "Cell", "CrossDataset", "METRIC_LABELS",
+    "Cluster", "JobsFailed", "JobsPending",
     "CVResult", "Comparison", "compare", "compare_rows", "compare_pairs", "BOOTSTRAP_DRAWS", "BAND_LEVEL",
     "Store", "Entry", "STORE_VERSION", "DamagedEntryWarning", "experiment_key", "fingerprint",
     "ClipRecipe", "ClipSetup", "StandardisedMSE", "TargetLoss", "target_statistics",

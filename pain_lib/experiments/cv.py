@@ -72,6 +72,7 @@ def cross_validate(
     store: Store | str | Path | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
+    folds: Sequence[str] | None = None,
 ) -> CVResult:
     """Fit ``recipe`` on every training fold of ``cv`` and score it on the held-out subjects.
 
@@ -84,6 +85,8 @@ def cross_validate(
         seed: seeds the folds, the initialisation and every random draw of the recipe.
         store: the experiment store (a folder or :class:`Store`; ``None``: a temporary one).
         cache_dir: on-disk cache of decoded face crops.
+        folds: compute (or read) only these folds, by name (one cluster job's share:
+            :mod:`pain_lib.experiments.cluster`); ``None``: every fold.
 
     Returns a :class:`~pain_lib.experiments.results.CVResult`: one row per fold with the
     recipe's metrics, ``train_s``, ``test_s``, ``n_test_subjects``, ``epochs`` and ``resumed``.
@@ -103,6 +106,9 @@ def cross_validate(
     from tqdm.auto import tqdm
 
     rows, outputs, histories, metric_names = [], {}, {}, []
+    if folds is not None:
+        wanted = {_fold_file_name(f) for f in folds}
+        splits = [s for s in splits if _fold_file_name(s.name) in wanted]
     for split in tqdm(splits, desc=f"{recipe.label()} folds", disable=not progress, leave=False):
         fold = _fold_file_name(split.name)
         with entry.lock(fold):
@@ -185,6 +191,43 @@ def _cell_worker(job: tuple) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- cluster jobs
+def _pending_folds(plan: Sequence[tuple], common: dict) -> list:
+    """The folds of ``plan`` (``(cell, samples, y, cv)``) that the store does not hold yet."""
+    from .cluster import FoldJob
+
+    store = common["store"]
+    out = []
+    for cell, samples, y, cv in plan:
+        y_arr = None if y is None else np.asarray(y)
+        entry, splits, _ = _entry(cell.recipe, list(samples), y_arr, cv=cv, max_folds=common.get("max_folds"),
+                                  seed=common.get("seed") or 0, device=torch.device(common.get("device") or "cpu"),
+                                  store=store)
+        kwargs = {k: v for k, v in common.items() if k != "store"}
+        kwargs.update(cv=cv, store=str(store.root))
+        for split in splits:
+            fold = _fold_file_name(split.name)
+            if entry.file(f"{fold}.json").is_file():
+                continue
+            out.append(FoldJob(f"{cell.recipe.label()} ({cell.row} / {cell.column}) / {fold}", entry.path, fold,
+                               (cell.recipe, list(samples), y, kwargs), run=_fold_job))
+    return out
+
+
+def _fold_job(recipe: Any, samples: list, y: Any, kwargs: dict, fold: str, threads: int) -> dict:
+    """A job's body: compute one fold into the store (read back if another job already did)."""
+    import os
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    if visible and "," not in visible and str(kwargs.get("device", "")).startswith("cuda:"):
+        kwargs = {**kwargs, "device": "cuda"}  # a local job given one GPU sees it as cuda:0
+    torch.set_num_threads(max(1, threads))
+    t0 = time.perf_counter()
+    res = cross_validate(recipe, samples, y, folds=[fold], progress=False, **kwargs)
+    return {"fold": fold, "seconds": time.perf_counter() - t0, "resumed": bool(res.folds["resumed"].all()),
+            "host": os.uname().nodename, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+
+
 def _save_npz(fh, arrays: Mapping[str, np.ndarray]) -> None:
     np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
 
@@ -240,6 +283,8 @@ def run_grid(
     baselines: bool = True,
     jobs: int | None = None,
     progress: bool = True,
+    cluster: Any = None,
+    wait: bool = True,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], CVResult]]:
     """Cross-validate every cell's recipe on the same folds; return the long table and the results.
 
@@ -261,6 +306,13 @@ def run_grid(
     ``jobs`` > 1 computes the missing cells in that many worker processes at once (small networks
     leave a GPU mostly idle; several configurations at once fill it), then reads every cell from
     the store; the numbers are the same as computed one by one.
+
+    ``cluster`` (a :class:`~pain_lib.experiments.cluster.Cluster`; with ``run``, the one
+    ``pain-lib run/reproduce --executor`` chose) computes every missing fold as its own job
+    (SLURM job arrays, or submitit's local executor) and waits for them (``wait=False``: raise
+    :class:`~pain_lib.experiments.cluster.JobsPending` while they run; a rerun collects them);
+    a failed job raises :class:`~pain_lib.experiments.cluster.JobsFailed` with its log and is
+    submitted again on the next call. The table is then read from the store, as serially.
     """
     from tqdm.auto import tqdm
 
@@ -281,7 +333,18 @@ def run_grid(
     if missing_cv:
         raise TypeError(f"run_grid needs run=..., cv=... or a cv on every cell (cell ({missing_cv[0].row!r}, "
                         f"{missing_cv[0].column!r}) has none)")
-    computed = _compute_in_workers(plan, common, jobs, progress) if (jobs or 1) > 1 else set()
+    if cluster is None and run is not None:
+        from .cluster import Cluster
+
+        cluster = Cluster.from_env()
+    if cluster is not None:
+        from .cluster import compute_on_cluster
+
+        todo = _pending_folds(plan, common)
+        computed = {fingerprint(j.call[0].identity()) for j in todo}
+        compute_on_cluster(todo, common, cluster, wait=wait, progress=progress)
+    else:
+        computed = _compute_in_workers(plan, common, jobs, progress) if (jobs or 1) > 1 else set()
     rows, results, reused = [], {}, 0
     added: set[tuple[str, str]] = set()
     for cell, c_samples, c_y, c_cv in tqdm(plan, desc="configurations", disable=not progress):
