@@ -20,11 +20,14 @@ notebook helpers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...data.base import Sample
+from ...data.splits import Split
 from ...experiments import (
     ClassPair,
+    CrossDataset,
     ImageRecipe,
     ImageSetup,
     PainPresence,
@@ -49,7 +52,7 @@ __all__ = [
     "other_dataset", "table45_settings", "PAPER_SEGMENT", "PAPER_PATCH", "BACKBONES",
     "affine_hull", "dissimilarity", "solve", "reference_solution", "sparsity_bound", "siamese_loss",
     "SelfSupervisedRecipe", "SiameseRecipe", "OPNRecipe", "JigsawRecipe", "ClusteringRecipe",
-    "InflatedClipRecipe", "INFLATION", "counterpart_3d", "inflated_pair",
+    "InflatedClipRecipe", "INFLATION", "counterpart_3d", "inflated_pair", "paper_dataset", "table_rows", "open_pair", "LabelledTransfer",
 ]
 
 #: the paper's SSD settings (Sec. 3.2): 20-frame segments, 5 x 5 spatial neighbourhood
@@ -151,16 +154,43 @@ def cross_target() -> Target:
     return PainPresence()
 
 
+@dataclass(frozen=True)
+class LabelledTransfer(CrossDataset):
+    """Table 5's supervised cross-dataset protocol: train *with labels* on the source dataset
+    plus ``pretext_fraction`` of the target's training subjects, test on the target's held-out
+    subjects (the same target folds and shares as :class:`~pain_lib.experiments.CrossDataset`;
+    the engine's ``source_role="train"`` would add every training subject of the target)."""
+
+    def split(self, samples: Sequence[Sample]) -> list[Split]:
+        out = []
+        for s in super().split(samples):
+            out.append(Split(s.name.replace("cross-", "labelled-"), s.pretext, s.test, s.test_subjects))
+        return out
+
+    def __fingerprint__(self) -> dict:
+        return {**super().__fingerprint__(), "protocol": "labelled-transfer"}
+
+
 def frames_of(sample: Sample) -> int:
-    """The number of frames of a sample (its frame list or the video's frame count)."""
+    """The number of frames of a sample (its frame list, the reader's count, or the video
+    container's frame count)."""
     if sample.frames is not None:
         return len(sample.frames)
-    n = sample.meta.get("n_frames") or sample.meta.get("frames")
+    n = sample.meta.get("n_frames")
     if n:
         return int(n)
-    from ...data.video import read_clip
+    import cv2
 
-    return len(read_clip(sample))
+    cap = cv2.VideoCapture(str(sample.video))
+    try:
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+    if count <= 0:
+        from ...data.video import read_clip
+
+        count = len(read_clip(sample))
+    return count
 
 
 def videos_for_segment(samples: Sequence[Sample], segment_length: int, *, flow: bool = False) -> list[Sample]:
@@ -197,3 +227,34 @@ def table45_settings(profile: Any) -> list[float]:
     values = [0.0, 0.1, 0.3, 0.5]
     k = profile.sweep_keep
     return values if not k else [values[0], values[-1]][:k]
+
+
+def paper_dataset(dataset: str) -> str:
+    """The papers' name of a dataset of this library (``synth-biovid`` -> ``BioVid-A``)."""
+    from ...config import PAPER_DATASET_OF
+
+    return PAPER_DATASET_OF.get(dataset, dataset)
+
+
+def table_rows(grid, metric: str, *, dataset: str, column: str | None = None, paper_dataset: str | None = None):
+    """The rows of ``metric`` of a :func:`~pain_lib.experiments.run_grid` table, AUC in %, with
+    the ``dataset`` this run computed them on (and the paper's, for a table over two datasets)
+    and optionally one ``column`` label."""
+    from ...report import percent
+
+    t = percent(grid, metric) if metric in ("AUC", "accuracy") else grid[grid["metric"] == metric].copy()
+    if column is not None:
+        t["column"] = column
+    t["dataset"] = dataset
+    if paper_dataset is not None:
+        t["paper_dataset"] = paper_dataset
+    return t.reset_index(drop=True)
+
+
+def open_pair(run: Any, other: str = "", other_root: str = "") -> tuple[list[Sample], list[Sample], str]:
+    """``(this dataset's samples, the other dataset's samples, the other's name)``: the run's
+    dataset and the paper's other one (:func:`other_dataset`; ``other_root`` its root)."""
+    name = other_dataset(run.dataset, other)
+    mine = run.open_dataset().samples
+    theirs = run.open_dataset(name, other_root, param="other_root").samples
+    return mine, theirs, name
