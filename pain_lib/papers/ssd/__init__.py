@@ -52,7 +52,7 @@ __all__ = [
     "other_dataset", "table45_settings", "PAPER_SEGMENT", "PAPER_PATCH", "BACKBONES",
     "affine_hull", "dissimilarity", "solve", "reference_solution", "sparsity_bound", "siamese_loss",
     "SelfSupervisedRecipe", "SiameseRecipe", "OPNRecipe", "JigsawRecipe", "ClusteringRecipe",
-    "InflatedClipRecipe", "INFLATION", "counterpart_3d", "inflated_pair", "paper_dataset", "table_rows", "open_pair", "LabelledTransfer",
+    "InflatedClipRecipe", "INFLATION", "counterpart_3d", "inflated_pair", "paper_dataset", "table_rows", "open_pair", "LabelledTransfer", "aligned",
 ]
 
 #: the paper's SSD settings (Sec. 3.2): 20-frame segments, 5 x 5 spatial neighbourhood
@@ -164,7 +164,7 @@ class LabelledTransfer(CrossDataset):
     def split(self, samples: Sequence[Sample]) -> list[Split]:
         out = []
         for s in super().split(samples):
-            out.append(Split(s.name.replace("cross-", "labelled-"), s.pretext, s.test, s.test_subjects))
+            out.append(Split(s.name, s.pretext, s.test, s.test_subjects))  # same fold names: paired comparisons with Table 4
         return out
 
     def __fingerprint__(self) -> dict:
@@ -258,3 +258,16 @@ def open_pair(run: Any, other: str = "", other_root: str = "") -> tuple[list[Sam
     mine = run.open_dataset().samples
     theirs = run.open_dataset(name, other_root, param="other_root").samples
     return mine, theirs, name
+
+
+def aligned(result, like):
+    """``result`` with its folds renamed, in order, as ``like``'s: two cross-dataset runs on the
+    same target folds whose pretext shares differ (fold names carry the share) can then be
+    compared subject by subject (:func:`~pain_lib.experiments.compare`)."""
+    import copy
+
+    names = dict(zip(result.folds["fold"], like.folds["fold"]))
+    out = copy.copy(result)
+    out.folds = result.folds.assign(fold=result.folds["fold"].map(names))
+    out.outputs = {names.get(k, k): v for k, v in result.outputs.items()}
+    return out
