@@ -69,6 +69,10 @@ LONG_LABELS = {
     ("hrg", "figure-9"): ({"Partially shared (proposed)", "Fully shared"}, {"Accuracy[4-0]", "Accuracy[all-all]"}),
     # hrg Fig. 15: the fusion strategies
     ("hrg", "figure-15"): ({"Without", "Feature", "Decision", "Probability"}, {"[4-0]", "[all-all]"}),
+    # SSD Fig. 3: AUC by segment length and by neighbourhood size (the baselines beside them)
+    ("ssd", "figure-3"): (r"Segment length = \d+ frames|Neighbourhood = \d+ × \d+|(Trivial|Linear) baseline.*", {"AUC"}),
+    # SSD Table 3's test time per frame, measured by this run (beside the paper's seconds)
+    ("ssd", "table-3-time"): ({"VGG16", "Inception-V1", "ResNet-18", "ResNet-50"}, {"2D: Time", "3D: Time"}),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
@@ -84,6 +88,7 @@ STATUSES = {"regenerated", "failed", "interrupted", "diagram-only", "not yet"}
 #: the trivial and the linear baseline beside the networks
 WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5", "table-6", "table-7", "table-8",
                                         "figure-7", "figure-8")}
+WITH_BASELINES |= {("ssd", s) for s in ("figure-3", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7")}
 #: metrics a trivial baseline leaves undefined (a constant has no correlation)
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 

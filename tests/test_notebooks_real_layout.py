@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pain_lib.config import REAL_DATASETS
-from pain_lib.registry import load_registry
+from pain_lib.registry import declared_parameters, load_registry
 from pain_lib.runner import prepare_parameters, run_notebook
 from tests._synth_data import real_layout_root
 
@@ -38,8 +38,11 @@ def test_notebook_runs_on_a_real_layout_copy_without_truth(entry, tmp_results, t
     real = REAL[entry.id]
     root = real_layout_root(tmp_path_factory, f"synth-{real}")
     assert not list(root.rglob("synth_truth")) and not list(root.glob(".synth_*"))
-    params = prepare_parameters(entry, {"output_dir": str(tmp_results), "dataset": real, "data_root": str(root)},
-                                "tiny", "cpu")
+    given = {"output_dir": str(tmp_results), "dataset": real, "data_root": str(root)}
+    if "other_root" in declared_parameters(entry.path):  # a two-dataset notebook: its second dataset real too
+        other = {"unbc": "biovid", "biovid": "unbc"}[real]
+        given |= {"other_dataset": other, "other_root": str(real_layout_root(tmp_path_factory, f"synth-{other}"))}
+    params = prepare_parameters(entry, given, "tiny", "cpu")
     res = run_notebook(entry, params, results_dir=tmp_results, log_output=False)
     assert res.status == "ok", res.describe_failure()
     provs = [json.loads(p.read_text()) for p in tmp_results.rglob("*.json")]
