@@ -18,9 +18,14 @@ from pain_lib.environment import lock_sha256
 from pain_lib.registry import load_registry
 from pain_lib.report import artifact_slug
 from pain_lib.runner import prepare_parameters, run_notebook
+from pain_lib.config import REAL_DATASETS
+from pain_lib.registry import declared_parameters
 from tests._notebook_outputs import check_outputs
+from tests._synth_data import real_layout_root
 
 ENTRIES = load_registry().notebooks
+#: notebook -> the real dataset its tiny run opens (the first real one it declares)
+REAL = {e.id: next(d for d in e.datasets if d in REAL_DATASETS) for e in ENTRIES if any(d in REAL_DATASETS for d in e.datasets)}
 
 #: metric -> reason: the metrics whose computed cells may be empty in the tiny profile (found by
 #: these checks; every other computed value must be finite)
@@ -49,10 +54,31 @@ def tmp_results(tmp_path_factory):
     return tmp_path_factory.mktemp("results")
 
 
+def tiny_parameters(entry, results, tmp_path_factory) -> dict:
+    """The parameters of a notebook's one tiny run: on a real-layout copy of the tiny synthetic
+    tree (``synth_truth/`` and the generator markers removed, opened as the real dataset) when
+    the notebook declares a real dataset -- what a user with the licensed data runs, so nothing
+    may read the simulator's truth -- else its default dataset. A two-dataset notebook gets its
+    second dataset as a real-layout copy too."""
+    given = {"output_dir": str(results)}
+    real = REAL.get(entry.id)
+    if real is not None:
+        root = real_layout_root(tmp_path_factory, f"synth-{real}")
+        assert not list(root.rglob("synth_truth")) and not list(root.glob(".synth_*"))
+        given |= {"dataset": real, "data_root": str(root)}
+        if "other_root" in declared_parameters(entry.path):
+            other = {"unbc": "biovid", "biovid": "unbc"}[real]
+            given |= {"other_dataset": other, "other_root": str(real_layout_root(tmp_path_factory, f"synth-{other}"))}
+    return prepare_parameters(entry, given, "tiny", "cpu")
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
-def test_notebook_runs_in_tiny_profile(entry, tmp_results):
-    params = prepare_parameters(entry, {"output_dir": str(tmp_results)}, "tiny", "cpu")
+def test_notebook_runs_in_tiny_profile(entry, tmp_results, tmp_path_factory):
+    """Each registered notebook runs once in tiny (on a real-layout copy where it declares a real
+    dataset: one run proves both that it runs under papermill and that it needs no simulator
+    truth, and keeps the suite inside its CI budget), and what it wrote is checked."""
+    params = tiny_parameters(entry, tmp_results, tmp_path_factory)
     res = run_notebook(entry, params, results_dir=tmp_results, log_output=False)
     assert res.status == "ok", res.describe_failure()
     dataset = params.get("dataset", entry.datasets[0])
@@ -67,7 +93,10 @@ def test_notebook_runs_in_tiny_profile(entry, tmp_results):
                           undefined=UNDEFINED_IN_TINY)
     assert provs or not entry.artifacts
     for p in provs:
-        assert json.loads(p.read_text())["lock_sha256"] == lock_sha256(), f"{p.name}: not the environment's lock"
+        prov = json.loads(p.read_text())
+        assert prov["lock_sha256"] == lock_sha256(), f"{p.name}: not the environment's lock"
+        if entry.id in REAL:
+            assert not prov["synthetic"], f"{p.name}: a real-layout run recorded as synthetic"
 
 
 @pytest.mark.notebook
