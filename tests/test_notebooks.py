@@ -14,12 +14,11 @@ import re
 
 import pytest
 
+from pain_lib.config import REAL_DATASETS
 from pain_lib.environment import lock_sha256
-from pain_lib.registry import load_registry
+from pain_lib.registry import declared_parameters, load_registry
 from pain_lib.report import artifact_slug
 from pain_lib.runner import prepare_parameters, run_notebook
-from pain_lib.config import REAL_DATASETS
-from pain_lib.registry import declared_parameters
 from tests._notebook_outputs import check_outputs
 from tests._synth_data import real_layout_root
 
