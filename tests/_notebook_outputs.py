@@ -63,12 +63,21 @@ LONG_LABELS = {
     ("scn", "figure-10-trace-errors"): ({"slow", "medium", "sudden"}, {"SCN", "Res3D"}),
     # SCN Table 9's parameter counts under each reading of Table 3: Table 9's rows, one column per reading
     ("scn", "table-9-parameter-readings"): (_table9_rows, r".+"),
+    # binary Fig. 2: accuracy by frames per segment (x axis)
+    ("binary", "figure-2"): ({"accuracy"}, r"\d+ frames per segment"),
+    # binary text: accuracy by feature combination (the text's rows, raw features not reported)
+    ("binary", "text-feature-combinations"): ({"raw features (not in the paper)", "all statistics (mean, variance, min, max)",
+                                                "statistics + VLAD"}, {"accuracy"}),
+    # binary, beyond the paper: accuracy by code length
+    ("binary", "code-length"): ({"Our Proposed Method"}, r"q = \d+ bits"),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
 PLAIN_TABLES = {
     ("data", "dataset-summary"): (["dataset", "root", "synthetic", "subjects", "samples", "frames"],
                                   ["subjects", "samples", "frames"]),
+    ("binary", "code-length-costs"): (["code", "accuracy", "references", "code_bytes", "float_bytes", "code_search_s",
+                                        "float_search_s"], ["code_bytes", "float_bytes", "code_search_s", "float_search_s"]),
     ("overview", "artifact-status"): (["paper", "artifact", "kind", "title", "status", "notebook", "profile",
                                        "dataset"], []),
 }
@@ -76,7 +85,8 @@ STATUSES = {"regenerated", "failed", "interrupted", "diagram-only", "not yet"}
 #: (paper, file stem) of the tables that come from a grid of trained configurations, and so show
 #: the trivial and the linear baseline beside the networks
 WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5", "table-6", "table-7", "table-8",
-                                        "figure-7", "figure-8")}
+                                        "figure-7", "figure-8")} | {
+    ("binary", s) for s in ("table-1", "figure-2", "text-feature-combinations", "code-length")}
 #: metrics a trivial baseline leaves undefined (a constant has no correlation)
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 

@@ -41,6 +41,8 @@ __all__ = [
     "level_counts",
     "code_costs",
     "saliency",
+    "fitted",
+    "segment_frames",
 ]
 
 #: Figure 2's x axis: frames per segment, 3 to 50 (the paper's range; its tick values are not printed)
@@ -72,9 +74,9 @@ def notes(*keys: str):
 
 
 def binary_epochs(profile: Any) -> int:
-    """Encoder epochs at a profile: ten per profile epoch, at most the paper's 200 (the encoder is
+    """Encoder epochs at a profile: five per profile epoch, at most the paper's 200 (the encoder is
     a small MLP on cached features; an epoch is 3,000 triplets)."""
-    return int(min(PAPER_EPOCHS, 10 * profile.epochs))
+    return int(min(PAPER_EPOCHS, 5 * profile.epochs))
 
 
 def backbone_cfg(profile: Any) -> dict[str, int]:
@@ -139,6 +141,25 @@ def code_costs(codes: np.ndarray, floats: np.ndarray, *, repeats: int = 20) -> d
     t_float = best(lambda: ((f - q_float) ** 2).sum(1).argmin())
     return {"code_bytes": float(packed.shape[1]), "float_bytes": float(f.shape[1] * 4),
             "code_search_s": t_code, "float_search_s": t_float}
+
+
+def fitted(result: Any, fold: int | str = 0):
+    """A fold's fitted model of a :class:`~pain_lib.experiments.CVResult` as a
+    :class:`~pain_lib.experiments.Fitted` (what the recipe's ``encode``/``decide`` take)."""
+    from ...experiments import Fitted
+
+    return Fitted(result.fitted(fold))
+
+
+def segment_frames(recipe: BinaryCodeRecipe, sample: Any, *, cache_dir: Any = None, seed: int = 0,
+                   draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(frame indices (draws, K), face crops (draws, K, S, S, 3))`` of one video's random snippets
+    (one frame per segment of ``recipe.frames_per_segment`` frames)."""
+    from ...data.bank import FrameBank
+
+    faces = FrameBank.shared(size=recipe.size, crop=recipe.crop, cache_dir=cache_dir).faces(sample)
+    idx = snippet_indices(len(faces), recipe.segments_of(len(faces)), rng=np.random.default_rng(seed), draws=draws)
+    return idx, np.asarray(faces)[idx]
 
 
 def saliency(recipe: BinaryCodeRecipe, fitted: Any, frames: np.ndarray, frame_features: np.ndarray | None = None,

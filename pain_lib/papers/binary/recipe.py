@@ -31,6 +31,7 @@ import torch
 
 from ...data.bank import FrameBank
 from ...data.base import Sample
+from ...fingerprint import fingerprint
 from ...experiments import Fitted, FitContext, Recipe, Segments, frozen_features, pretrained_backbone
 from ...models.binary_codes import (
     CLASS_CODE_RULES,
@@ -166,11 +167,14 @@ class BinaryCodeRecipe(Recipe):
         FrameBank.shared(size=self.size, crop=self.crop, cache_dir=cache_dir).fill_cache(samples)
 
     # ------------------------------------------------------------------ parts
-    def features(self, samples: Sequence[Sample], net: torch.nn.Module, ctx: FitContext) -> list[np.ndarray]:
-        """Frozen per-frame features ``(T_i, D)`` of ``samples`` (cached per video and network)."""
-        feats, digests = frozen_features(samples, net, size=self.size, crop=self.crop, cache_dir=ctx.cache_dir,
-                                         device=ctx.device)
-        ctx.inputs.update({f"features:{k}": v for k, v in digests.items()})
+    def features(self, samples: Sequence[Sample], net: torch.nn.Module, *, cache_dir=None, device="cpu",
+                 inputs: dict | None = None) -> list[np.ndarray]:
+        """Frozen per-frame features ``(T_i, D)`` of ``samples`` (cached per video and network);
+        their digests go into ``inputs`` (a fold's record)."""
+        feats, digests = frozen_features(samples, net, size=self.size, crop=self.crop, cache_dir=cache_dir,
+                                         device=device)
+        if inputs is not None:
+            inputs.update({f"features:{k}": v for k, v in digests.items()})
         return feats
 
     def network(self, samples: Sequence[Sample], ctx: FitContext) -> tuple[torch.nn.Module, dict]:
@@ -193,7 +197,8 @@ class BinaryCodeRecipe(Recipe):
         from sklearn.cluster import KMeans
 
         digests = sorted(v for k, v in ctx.inputs.items() if k.startswith("features:"))
-        ident = {"features": digests or [f.tobytes().hex()[:64] for f in feats], "words": self.words, "seed": ctx.seed}
+        ident = {"features": digests or fingerprint([np.asarray(f) for f in feats]), "words": self.words,
+                 "seed": ctx.seed}
         x = np.concatenate(feats)
         return np.asarray(ctx.stage("vlad-codebook", ident, lambda: KMeans(
             min(self.words, len(x)), n_init=3, random_state=ctx.seed).fit(x).cluster_centers_.astype(np.float32)))
@@ -218,7 +223,7 @@ class BinaryCodeRecipe(Recipe):
     # ------------------------------------------------------------------ contract
     def fit(self, samples: Sequence[Sample], y: np.ndarray | None, ctx: FitContext) -> Fitted:
         net, prov = self.network(samples, ctx)
-        feats = self.features(samples, net, ctx)
+        feats = self.features(samples, net, cache_dir=ctx.cache_dir, device=ctx.device, inputs=ctx.inputs)
         centres = self.codebook(feats, ctx)
         levels = self.target.values(samples)
         x_eval, _ = self.aggregated(feats, centres)
@@ -268,14 +273,19 @@ class BinaryCodeRecipe(Recipe):
         enc.load_state_dict(model["encoder"])
         return enc.eval()
 
-    def encode(self, fitted: Fitted, samples: Sequence[Sample], ctx: FitContext) -> torch.Tensor:
-        """``(N, q)`` ±1 codes of ``samples`` (each segment's middle frame)."""
+    def inputs_of(self, fitted: Fitted, samples: Sequence[Sample], *, cache_dir=None, device="cpu") -> torch.Tensor:
+        """``(N, p)`` standardised aggregated features of ``samples`` (each segment's middle frame)
+        under a fold's fitted backbone, codebook and training statistics."""
         m = fitted.model
-        feats = self.features(samples, m["backbone"], ctx)
-        centres = m["centres"] if "vlad" in self.parts else None
-        x, _ = self.aggregated(feats, centres)
+        feats = self.features(samples, m["backbone"], cache_dir=cache_dir, device=device)
+        x, _ = self.aggregated(feats, m["centres"] if "vlad" in self.parts else None)
+        return (x - m["mean"]) / m["std"]
+
+    def encode(self, fitted: Fitted, samples: Sequence[Sample], *, cache_dir=None, device="cpu") -> torch.Tensor:
+        """``(N, q)`` ±1 codes of ``samples`` (each segment's middle frame)."""
+        x = self.inputs_of(fitted, samples, cache_dir=cache_dir, device=device)
         with torch.no_grad():
-            return codes(self.load_encoder(m)((x - m["mean"]) / m["std"]))
+            return codes(self.load_encoder(fitted.model)(x))
 
     def decide(self, fitted: Fitted, query: torch.Tensor) -> np.ndarray:
         """``(N, levels)`` scores: minus the Hamming distance to each level's code."""
@@ -285,7 +295,7 @@ class BinaryCodeRecipe(Recipe):
 
     def predict(self, fitted: Fitted, samples: Sequence[Sample], y: np.ndarray | None,
                 ctx: FitContext) -> dict[str, np.ndarray]:
-        scores = self.decide(fitted, self.encode(fitted, samples, ctx))
+        scores = self.decide(fitted, self.encode(fitted, samples, cache_dir=ctx.cache_dir, device=ctx.device))
         return {"y_true": self.target.values(samples), "y_score": scores,
                 "y_pred": scores.argmax(1).astype(np.float32), "sample": np.arange(len(samples))}
 
