@@ -73,6 +73,13 @@ LONG_LABELS = {
     ("ssd", "figure-3"): (r"Segment length = \d+ frames|Neighbourhood = \d+ × \d+|(Trivial|Linear) baseline.*", {"AUC"}),
     # SSD Table 3's test time per frame, measured by this run (beside the paper's seconds)
     ("ssd", "table-3-time"): ({"VGG16", "Inception-V1", "ResNet-18", "ResNet-50"}, {"2D: Time", "3D: Time"}),
+    # binary Fig. 2: accuracy by frames per segment (x axis)
+    ("binary", "figure-2"): ({"accuracy"}, r"\d+ frames per segment"),
+    # binary text: accuracy by feature combination (the text's rows, raw features not reported)
+    ("binary", "text-feature-combinations"): ({"raw features (not in the paper)", "all statistics (mean, variance, min, max)",
+                                                "statistics + VLAD"}, {"accuracy"}),
+    # binary, beyond the paper: accuracy by code length
+    ("binary", "code-length"): ({"Our Proposed Method"}, r"q = \d+ bits"),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
@@ -80,6 +87,8 @@ PLAIN_TABLES = {
     ("hrg", "table-i-parameters"): (["row", "column", "metric", "value"], []),
     ("data", "dataset-summary"): (["dataset", "root", "synthetic", "subjects", "samples", "frames"],
                                   ["subjects", "samples", "frames"]),
+    ("binary", "code-length-costs"): (["code", "accuracy", "references", "code_bytes", "float_bytes", "code_search_s",
+                                        "float_search_s"], ["code_bytes", "float_bytes", "code_search_s", "float_search_s"]),
     ("overview", "artifact-status"): (["paper", "artifact", "kind", "title", "status", "notebook", "profile",
                                        "dataset"], []),
 }
@@ -89,6 +98,7 @@ STATUSES = {"regenerated", "failed", "interrupted", "diagram-only", "not yet"}
 WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5", "table-6", "table-7", "table-8",
                                         "figure-7", "figure-8")}
 WITH_BASELINES |= {("ssd", s) for s in ("figure-3", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7")}
+WITH_BASELINES |= {("binary", s) for s in ("table-1", "figure-2", "text-feature-combinations", "code-length")}
 #: metrics a trivial baseline leaves undefined (a constant has no correlation)
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 

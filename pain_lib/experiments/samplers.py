@@ -61,9 +61,12 @@ class Segments(_Sampler):
         self.clip_len = int(clip_len)
 
     def _bounds(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """First and last frame of each segment: the frames ``i`` with ``e_k <= i < e_{k+1}``
+        (``e = linspace(0, n, K + 1)``), so segments never share a frame; a segment shorter than
+        one frame (``n < K``) takes the frame it starts in."""
         edges = np.linspace(0, n, self.clip_len + 1)
-        lo = np.floor(edges[:-1]).astype(np.int64)
-        hi = np.maximum(np.ceil(edges[1:]).astype(np.int64) - 1, lo)
+        lo = np.ceil(edges[:-1] - 1e-9).astype(np.int64)
+        hi = np.maximum(np.ceil(edges[1:] - 1e-9).astype(np.int64) - 1, lo)
         return np.minimum(lo, n - 1), np.minimum(hi, n - 1)
 
     def train(self, lengths, *, per_sample: int, rng: np.random.Generator, frames=()):
