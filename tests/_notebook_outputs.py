@@ -63,6 +63,8 @@ LONG_LABELS = {
     ("scn", "figure-10-trace-errors"): ({"slow", "medium", "sudden"}, {"SCN", "Res3D"}),
     # SCN Table 9's parameter counts under each reading of Table 3: Table 9's rows, one column per reading
     ("scn", "table-9-parameter-readings"): (_table9_rows, r".+"),
+    # AHDI Fig. 5: accuracy by ResNet depth (x axis), without / with knowledge transfer (legend)
+    ("ahdi", "figure-5"): ({"without knowledge transfer", "with knowledge transfer"}, r"ResNet-\d+"),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
@@ -76,7 +78,9 @@ STATUSES = {"regenerated", "failed", "interrupted", "diagram-only", "not yet"}
 #: (paper, file stem) of the tables that come from a grid of trained configurations, and so show
 #: the trivial and the linear baseline beside the networks
 WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5", "table-6", "table-7", "table-8",
-                                        "figure-7", "figure-8")}
+                                        "figure-7", "figure-8")} | {
+    ("ahdi", s) for s in ("table-1", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7", "table-8",
+                          "figure-5")}
 #: metrics a trivial baseline leaves undefined (a constant has no correlation)
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 

@@ -142,7 +142,6 @@ class TransferImageRecipe(ImageRecipe):
     identity_epochs: int = 2
     #: every this many frames of each training video is a pre-training image
     every: int = 8
-    version = 1
     name = "image-transfer"
 
     def initial_state(self, samples: Sequence[Sample], ctx: FitContext) -> tuple[dict | None, dict[str, Any]]:
