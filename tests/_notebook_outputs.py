@@ -80,6 +80,8 @@ LONG_LABELS = {
                                                 "statistics + VLAD"}, {"accuracy"}),
     # binary, beyond the paper: accuracy by code length
     ("binary", "code-length"): ({"Our Proposed Method"}, r"q = \d+ bits"),
+    # AHDI Fig. 5: accuracy by ResNet depth (x axis), without / with knowledge transfer (legend)
+    ("ahdi", "figure-5"): ({"without knowledge transfer", "with knowledge transfer"}, r"ResNet-\d+"),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
@@ -99,6 +101,8 @@ WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5
                                         "figure-7", "figure-8")}
 WITH_BASELINES |= {("ssd", s) for s in ("figure-3", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7")}
 WITH_BASELINES |= {("binary", s) for s in ("table-1", "figure-2", "text-feature-combinations", "code-length")}
+WITH_BASELINES |= {("ahdi", s) for s in ("table-1", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7", "table-8",
+                                         "figure-5")}
 #: metrics a trivial baseline leaves undefined (a constant has no correlation)
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 

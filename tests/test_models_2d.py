@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 IMAGE_MODELS = [
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg16", "googlenet", "inception_v3",
-    "efficientnet_b0", "vit_b_16", "swin_t", "xception", "resnet2d",
+    "efficientnet_b0", "efficientnet_v2_s", "vit_b_16", "swin_t", "xception", "resnet2d",
 ]
 #: smallest convenient input per model (architecture limits, see pain_lib.models.image_nets)
 SIZE = {"inception_v3": 75, "xception": 48}
@@ -39,10 +39,11 @@ SIZE = {"inception_v3": 75, "xception": 48}
 CFG = {"vit_b_16": {"image_size": 32}, "resnet2d": {"depth": 26, "base_width": 8}}
 #: the width argument of each family that can be narrowed, and a narrow value for the tests
 WIDTH_ARG = {**{f"resnet{d}": ("width", 8) for d in (18, 34, 50, 101, 152)}, "vgg16": ("width", 8),
-             "efficientnet_b0": ("width_mult", 0.25), "resnet2d": ("base_width", 8)}
+             "efficientnet_b0": ("width_mult", 0.25), "efficientnet_v2_s": ("width_mult", 0.125),
+             "resnet2d": ("base_width", 8)}
 #: the smallest input size (H = W) each model accepts
 MIN_SIZE = {**{f"resnet{d}": 1 for d in (18, 34, 50, 101, 152)}, "vgg16": 32, "googlenet": 15, "inception_v3": 75,
-            "efficientnet_b0": 1, "vit_b_16": 16, "swin_t": 4, "xception": 7, "resnet2d": 1}
+            "efficientnet_b0": 1, "efficientnet_v2_s": 1, "vit_b_16": 16, "swin_t": 4, "xception": 7, "resnet2d": 1}
 
 
 def _reference(name: str) -> nn.Module:

@@ -514,6 +514,34 @@ def efficientnet_b0(*, width_mult: float = 1.0, **common: Any) -> ImageNet:
     return torchvision_net("efficientnet_b0", trunk=trunk, **common)
 
 
+@register_model(family="image", min_size=1)
+def efficientnet_v2_s(*, width_mult: float = 1.0, **common: Any) -> ImageNet:
+    """EfficientNetV2-S (Tan & Le 2021, torchvision), any input size -- the closest torchvision
+    model to the ``ahdi`` paper's "EfficientNetV3" (its reference [53] is arXiv 2104.00298,
+    EfficientNetV2).
+
+    Args:
+        width_mult: channel multiplier of every stage (channels rounded to multiples of 8, as
+            torchvision's EfficientNet-B* ``width_mult``; e.g. 0.125 for a narrow network); the
+            last 1x1 conv keeps its 1280 · ``width_mult`` channels; ImageNet weights only at 1.0.
+        head, num_outputs, dropout, weights, in_channels: the image family's common ones.
+    """
+    _full_width_weights("efficientnet_v2_s", "width_mult", width_mult, 1.0, common.get("weights", "none"))
+    if width_mult == 1.0:
+        return torchvision_net("efficientnet_v2_s", **common)
+    import dataclasses as _dc
+
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+    from torchvision.models._utils import _make_divisible
+
+    setting, last_channel = _efficientnet_conf("efficientnet_v2_s")
+    scale = lambda c: _make_divisible(c * float(width_mult), 8)  # noqa: E731
+    setting = [_dc.replace(c, input_channels=scale(c.input_channels), out_channels=scale(c.out_channels))
+               for c in setting]
+    trunk = EfficientNet(setting, dropout=0.2, last_channel=scale(last_channel))
+    return torchvision_net("efficientnet_v2_s", trunk=trunk, **common)
+
+
 @register_model(family="image", min_size=15)
 def googlenet(**common: Any) -> ImageNet:
     """GoogLeNet / Inception-v1 (Szegedy et al. 2015, torchvision), without the auxiliary

@@ -30,6 +30,21 @@ support of each pooled descriptor (Table 3: 9x9 best).
 
 The fixed-length variant (ahdi Table 4) is ``ahdi(..., segment_length=L)``: segments of
 ``L`` frames (the last one takes the remainder), same overlap and pooling.
+
+Two further readings, chosen by the ``ahdi`` paper package (``pain_lib/papers/ahdi/NOTES.md``):
+
+* ``segmentation="clusters"`` (:func:`motion_clusters`, :func:`cluster_segments`): step 2(a)
+  read as a clustering of the frames *by their motion activity*: the ``n`` contiguous segments
+  that minimise the within-segment squared deviation of ``MA_t`` (an exact dynamic programme),
+  so segment boundaries fall where the activity changes; steps 2(b)-(d) then set each cluster's
+  segment length ``L_i = (T / n) * ASM / SM_i`` (inverse, as above; capped at the cluster) and
+  cut the cluster into pieces of about that length -- a busy cluster into several short
+  segments, a calm one stays whole.
+* ``patch_mode="normalize"``: Eq. 3's patch descriptor ``phi`` as a non-linear function of the
+  ``p x p`` patch: each frame's pixel minus its patch mean over the patch's standard deviation
+  (local contrast normalisation, floor ``patch_floor`` intensity units), computed on the frames
+  before the first rank-pooling layer. With the default ``patch_mode="mean"`` (a linear ``phi``)
+  the patch commutes with the pooling and is only a box blur of the result.
 """
 
 from __future__ import annotations
@@ -48,6 +63,9 @@ __all__ = [
     "motion_activity",
     "adaptive_segments",
     "fixed_segments",
+    "motion_clusters",
+    "cluster_segments",
+    "patch_normalize",
     "overlap_segments",
     "ahdi",
     "ahdi_details",
@@ -158,6 +176,82 @@ def fixed_segments(T: int, segment_length: int, *, min_length: int = 2) -> np.nd
     return np.stack([starts, ends], axis=1).astype(np.int64)
 
 
+def motion_clusters(motion, n_segments: int = 4, *, min_length: int = 2) -> np.ndarray:
+    """The ``n`` contiguous segments ``(m, 2)`` ``[start, end)`` of a ``(T,)`` activity curve
+    that minimise the total within-segment squared deviation of the activity (the optimal 1-D
+    segmentation, an exact ``O(n T^2)`` dynamic programme), each at least ``min_length`` frames;
+    ``m = min(n_segments, T // min_length)``. Ties go to the earliest boundary."""
+    ma = np.asarray(motion, dtype=np.float64)
+    if ma.ndim != 1 or ma.size == 0 or not np.isfinite(ma).all():
+        raise ValueError(f"motion: expected a non-empty finite (T,) array; got shape {ma.shape}")
+    if not isinstance(n_segments, (int, np.integer)) or n_segments < 1:
+        raise ValueError(f"n_segments must be a positive integer, got {n_segments!r}")
+    T = ma.size
+    if T < min_length:
+        raise ValueError(f"motion: need at least {min_length} frames, got {T}")
+    n = int(min(n_segments, T // min_length))
+    c1 = np.concatenate([[0.0], np.cumsum(ma)])
+    c2 = np.concatenate([[0.0], np.cumsum(ma * ma)])
+
+    def cost(i: np.ndarray, j: int) -> np.ndarray:  # squared deviation of ma[i:j] for many i
+        s = c1[j] - c1[i]
+        return (c2[j] - c2[i]) - s * s / (j - i)
+
+    inf = np.inf
+    best = np.full((n + 1, T + 1), inf)
+    arg = np.zeros((n + 1, T + 1), np.int64)
+    best[0, 0] = 0.0
+    for k in range(1, n + 1):
+        for j in range(k * min_length, T - (n - k) * min_length + 1):
+            i = np.arange((k - 1) * min_length, j - min_length + 1)
+            tot = best[k - 1, i] + cost(i, j)
+            b = int(np.argmin(tot))  # the first minimum
+            best[k, j], arg[k, j] = tot[b], i[b]
+    ends = [T]
+    for k in range(n, 1, -1):
+        ends.append(int(arg[k, ends[-1]]))
+    ends = np.array(ends[::-1], np.int64)
+    starts = np.concatenate([[0], ends[:-1]])
+    return np.stack([starts, ends], axis=1)
+
+
+def cluster_segments(motion, n_segments: int = 4, *, epsilon: float = 0.01, min_length: int = 2) -> np.ndarray:
+    """Adaptive segments, the ``clusters`` reading of Algorithm 1 step 2 (module docstring):
+    :func:`motion_clusters` of the activity (inactive frames, ``MA_t <= epsilon``, count as 0),
+    then each cluster ``i`` cut into ``round(len_i / L_i)`` near-equal pieces with
+    ``L_i = (T / n) * ASM / SM_i`` (``SM_i`` the cluster's mean activity floored at ``epsilon``,
+    ``ASM`` their mean). ``(T,)`` -> ``(m, 2)`` contiguous ``[start, end)`` covering ``0..T``."""
+    ma = np.asarray(motion, dtype=np.float64)
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
+    if ma.ndim == 1 and ma.size and (ma < 0).any():
+        raise ValueError("motion: expected finite non-negative activity values")
+    active = np.where(ma > epsilon, ma, 0.0) if ma.ndim == 1 else ma
+    clusters = motion_clusters(active, n_segments, min_length=min_length)
+    T, n = ma.size, len(clusters)
+    sm = np.array([max(active[s:e].mean(), epsilon) for s, e in clusters])  # 2(b)
+    asm = sm.mean()  # 2(c)
+    out = []
+    for (s, e), m in zip(clusters, sm):
+        length = (T / n) * asm / m  # 2(d), inverse (see the module docstring)
+        pieces = int(np.clip(round((e - s) / length), 1, (e - s) // min_length))
+        cuts = s + np.round(np.linspace(0, e - s, pieces + 1)).astype(np.int64)
+        out += [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]  # 2(e)
+    return np.array(out, np.int64)
+
+
+def patch_normalize(x: torch.Tensor, patch: int, *, floor: float = 4.0) -> torch.Tensor:
+    """Local contrast normalisation of ``(N, C, H, W)`` images over ``patch x patch``
+    neighbourhoods (every channel together): ``(x - mean_p) / sqrt(var_p + floor^2)`` (reflect
+    borders; ``floor`` in the images' intensity units). The ``normalize`` reading of Eq. 3's
+    patch descriptor: non-linear, so the patch size changes what rank pooling sees."""
+    if patch < 3:
+        raise ValueError(f"patch_mode='normalize' needs a patch of at least 3 px, got {patch}")
+    mean = _patch_mean(x.mean(1, keepdim=True), patch)
+    var = (_patch_mean((x * x).mean(1, keepdim=True), patch) - mean * mean).clamp_min(0)
+    return (x - mean) / torch.sqrt(var + float(floor) ** 2)
+
+
 def overlap_segments(segments: np.ndarray, overlap: float, T: int) -> np.ndarray:
     """Extend segment ``i`` to the right by ``ceil(overlap * L_{i+1})`` frames (clipped at T)."""
     if not 0.0 <= overlap < 1.0:
@@ -188,6 +282,9 @@ def ahdi_details(
     overlap: float = 0.5,
     epsilon: float = 0.01,
     nonlinearity: str = "none",
+    segmentation: str = "rescale",
+    patch_mode: str = "mean",
+    patch_floor: float = 4.0,
     motion=None,
     layout: str = "auto",
     device=None,
@@ -197,6 +294,14 @@ def ahdi_details(
         raise ValueError(f"patch_size must be an odd positive integer, got {patch_size!r}")
     if nonlinearity not in ("none", "ssr"):
         raise ValueError(f"nonlinearity must be 'none' or 'ssr', got {nonlinearity!r}")
+    if segmentation not in ("rescale", "clusters"):
+        raise ValueError(f"segmentation must be 'rescale' or 'clusters', got {segmentation!r}")
+    if patch_mode not in ("mean", "normalize"):
+        raise ValueError(f"patch_mode must be 'mean' or 'normalize', got {patch_mode!r}")
+    if patch_mode == "normalize" and patch_size < 3:
+        raise ValueError(f"patch_mode='normalize' needs patch_size >= 3, got {patch_size}")
+    if not patch_floor > 0:
+        raise ValueError(f"patch_floor must be > 0, got {patch_floor!r}")
     x, info = _check_clip(clip, channels=(1, 3), min_frames=4, layout=layout, device=device)
     C, T, H, W = x.shape
     if motion is None:
@@ -205,7 +310,9 @@ def ahdi_details(
         motion = np.asarray(motion, np.float64)
         if motion.shape != (T,):
             raise ValueError(f"motion: expected shape ({T},) for a {T}-frame clip; got {motion.shape}")
-    if segment_length is None:
+    if segment_length is None and segmentation == "clusters":
+        segs = cluster_segments(motion, n_segments, epsilon=epsilon)
+    elif segment_length is None:
         segs = adaptive_segments(motion, n_segments, epsilon=epsilon)
     else:
         segs = fixed_segments(T, segment_length)
@@ -219,8 +326,13 @@ def ahdi_details(
     Wm = np.zeros((len(wins), T))
     for i, (s, e) in enumerate(wins):  # loop over segments (a handful), not pixels
         Wm[i, s:e] = approx_rank_pooling_weights(int(e - s))
-    level1 = _pool_time(x, info, Wm)  # (m, C, H, W)
-    level1 = _patch_mean(level1, int(patch_size))  # patch descriptors (linear: commutes with pooling)
+    if patch_mode == "normalize":  # non-linear patch descriptors of every frame, then pooling
+        frames = patch_normalize(x.transpose(0, 1), int(patch_size), floor=patch_floor)  # (T, C, H, W)
+        a = torch.as_tensor(Wm, dtype=frames.dtype, device=frames.device)
+        level1 = torch.einsum("mt,tchw->mchw", a, frames)
+    else:
+        level1 = _pool_time(x, info, Wm)  # (m, C, H, W)
+        level1 = _patch_mean(level1, int(patch_size))  # patch descriptors (linear: commutes with pooling)
     z = torch.sign(level1) * torch.sqrt(level1.abs()) if nonlinearity == "ssr" else level1
     image = approx_rank_pool(z, dim=0)  # layer 2
     return AHDIResult(
@@ -241,6 +353,9 @@ def ahdi(
     overlap: float = 0.5,
     epsilon: float = 0.01,
     nonlinearity: str = "none",
+    segmentation: str = "rescale",
+    patch_mode: str = "mean",
+    patch_floor: float = 4.0,
     motion=None,
     layout: str = "auto",
     device=None,
@@ -257,6 +372,12 @@ def ahdi(
         epsilon: activity threshold (pixels/frame) below which a frame is inactive.
         nonlinearity: between the two rank-pooling layers: ``"none"`` or ``"ssr"`` (signed
             square root).
+        segmentation: ``"rescale"`` (equal split, lengths rescaled by motion) or ``"clusters"``
+            (change points of the activity, busy clusters cut finer); see the module docstring.
+        patch_mode: ``"mean"`` (patch means, linear: a box blur) or ``"normalize"`` (local
+            contrast normalisation over the patch, before pooling; ``patch_size >= 3``).
+        patch_floor: the ``normalize`` mode's floor of the patch standard deviation (intensity
+            units of the clip, 0..255 for uint8).
         motion: precomputed ``(T,)`` motion activity (skips Farneback).
         device: compute device for the pooling (flow runs on the CPU).
 
@@ -266,7 +387,7 @@ def ahdi(
     """
     return ahdi_details(
         clip, n_segments=n_segments, segment_length=segment_length, patch_size=patch_size,
-        overlap=overlap, epsilon=epsilon, nonlinearity=nonlinearity, motion=motion,
-        layout=layout, device=device,
+        overlap=overlap, epsilon=epsilon, nonlinearity=nonlinearity, segmentation=segmentation,
+        patch_mode=patch_mode, patch_floor=patch_floor, motion=motion, layout=layout, device=device,
     ).image
 
