@@ -53,9 +53,12 @@ def test_target_statistics_are_the_mean_and_std_of_every_training_frame(unbc):
     assert target_statistics(unbc) == pytest.approx((every.mean(), every.std()))
 
 
-def test_target_statistics_of_a_set_without_pain_floor_the_scale(unbc):
-    assert target_statistics([_with_pspi(unbc[0], np.zeros(5))]) == (0.0, 1e-3)
-    assert target_statistics([_with_pspi(unbc[0], np.full(5, 3.0))]) == (3.0, 1e-3)
+def test_target_statistics_of_a_set_without_pain_give_the_unit_scale(unbc):
+    # a constant training target has no scale: std 1 (a tiny floor would divide the
+    # standardised loss by its square and blow the first SGD steps up)
+    assert target_statistics([_with_pspi(unbc[0], np.zeros(5))]) == (0.0, 1.0)
+    assert target_statistics([_with_pspi(unbc[0], np.full(5, 3.0))]) == (3.0, 1.0)
+    assert target_statistics([_with_pspi(unbc[0], [0, 0, 0, 3e-3])])[1] == pytest.approx(np.std([0, 0, 0, 3e-3]))
 
 
 # --------------------------------------------------------------------------- StandardisedMSE

@@ -96,8 +96,8 @@ class ClipSetup:
 
 
 def target_statistics(samples: Sequence[Sample]) -> tuple[float, float]:
-    """Mean and standard deviation of the frame PSPI of ``samples`` (std floored at 1e-3, so a
-    training set without pain still gives a usable scale)."""
+    """Mean and standard deviation of the frame PSPI of ``samples`` (a training set without pain:
+    std 1, the unit scale; see :meth:`~pain_lib.experiments.targets.Target.statistics`)."""
     target = FramePSPI()
     return target.statistics(target.values(samples))
 

@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 
+#: a training target whose standard deviation is below this has no scale (the unit scale is used)
+NO_SCALE_BELOW = 1e-3
+
+
 class StandardisedMSE(nn.Module):
     """``MSE(prediction, target) / std**2``: the mean squared error of standardised targets,
     computed on predictions and targets in their own units."""
@@ -116,13 +120,16 @@ class Target:
 
     # -- training -------------------------------------------------------------------
     def statistics(self, values: np.ndarray | list[np.ndarray]) -> tuple[float, float] | None:
-        """Training-fold mean and standard deviation of a regression target (std floored at
-        1e-3, so a training set without pain still gives a usable scale); ``None`` for classes."""
+        """Training-fold mean and standard deviation of a regression target; ``None`` for
+        classes. A (near-)constant training target -- a training fold without pain -- has no
+        scale of its own and gets the unit scale (std 1): a tiny floor would divide the
+        standardised loss by its square and blow the first SGD steps up."""
         if self.kind != "regression":
             return None
         v = np.concatenate([np.ravel(a) for a in values]) if isinstance(values, list) else np.asarray(values)
         v = v.astype(float)
-        return float(v.mean()), float(max(v.std(), 1e-3))
+        std = float(v.std())
+        return float(v.mean()), std if std >= NO_SCALE_BELOW else 1.0
 
     def loss(self, stats: tuple[float, float] | None) -> nn.Module:
         """The training loss of this target's outputs (in their own units)."""
