@@ -39,6 +39,7 @@ from ...experiments import (
 )
 from ...experiments.recipe import FitContext
 from ...report import paper_table
+from .. import shared_notes
 
 __all__ = [
     "AHDI_PARAMS",
@@ -88,22 +89,7 @@ POOLING_OF_ROW: dict[str, str] = {"Average Pooling": "average", "Max Pooling": "
 def notes(*keys: str):
     """The shared fidelity notes ``keys`` (sections of ``NOTES.md`` beside this module) as
     Markdown for a notebook to display (all of them without ``keys``)."""
-    from importlib import resources
-
-    text = (resources.files(__package__) / "NOTES.md").read_text(encoding="utf-8")
-    sections = {}
-    for block in text.split("\n## ")[1:]:
-        key, _, body = block.partition("\n")
-        sections[key.strip()] = body.strip()
-    unknown = [k for k in keys if k not in sections]
-    if unknown:
-        raise KeyError(f"no shared note {unknown}; notes: {', '.join(sections)}")
-    md = "\n\n".join(f"- {sections[k]}" for k in keys or sections)
-    try:
-        from IPython.display import Markdown
-    except ImportError:  # pragma: no cover
-        return md
-    return Markdown("**Shared fidelity notes**\n\n" + md)
+    return shared_notes(__package__, keys)
 
 
 def setup(run: Any, **overrides: Any) -> ImageSetup:

@@ -18,8 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import shared_notes
 from .levels import DEFAULT_EDGES, PainLevel
-from .recipe import FEATURE_SETS, BinaryCodeRecipe, segment_count, snippet_indices, triplets, video_features
+from .recipe import (
+    FEATURE_SETS,
+    BinaryCodeRecipe,
+    segment_count,
+    snippet_indices,
+    triplets,
+    video_features,
+)
 
 __all__ = [
     "PainLevel",
@@ -55,22 +63,7 @@ PAPER_EPOCHS = 200
 
 def notes(*keys: str):
     """The fidelity notes ``keys`` (sections of ``NOTES.md`` beside this module) as Markdown."""
-    from importlib import resources
-
-    text = (resources.files(__package__) / "NOTES.md").read_text(encoding="utf-8")
-    sections = {}
-    for block in text.split("\n## ")[1:]:
-        key, _, body = block.partition("\n")
-        sections[key.strip()] = body.strip()
-    unknown = [k for k in keys if k not in sections]
-    if unknown:
-        raise KeyError(f"no binary note {unknown}; notes: {', '.join(sections)}")
-    md = "\n\n".join(f"- {sections[k]}" for k in keys or sections)
-    try:
-        from IPython.display import Markdown
-    except ImportError:  # pragma: no cover
-        return md
-    return Markdown("**Shared fidelity notes (binary)**\n\n" + md)
+    return shared_notes(__package__, keys, paper="binary")
 
 
 def binary_epochs(profile: Any) -> int:

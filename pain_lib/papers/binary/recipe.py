@@ -31,8 +31,15 @@ import torch
 
 from ...data.bank import FrameBank
 from ...data.base import Sample
+from ...experiments import (
+    FitContext,
+    Fitted,
+    Recipe,
+    Segments,
+    frozen_features,
+    pretrained_backbone,
+)
 from ...fingerprint import fingerprint
-from ...experiments import Fitted, FitContext, Recipe, Segments, frozen_features, pretrained_backbone
 from ...models.binary_codes import (
     CLASS_CODE_RULES,
     TRAINING_LOSSES,

@@ -25,12 +25,25 @@ import torch
 
 from ...experiments import ClipSetup, Target, target_from_task
 from ...report import paper_table
+from .. import shared_notes
 from .analyzer import GaussianAnalyzer, HRGScale, eq10_gradient, fuse_log_probabilities
-from .heart_rate import (TrialHeartRateGain, context_segments, context_trace, heart_rate_error, segments_heart_rate,
-                         trial_sweeps)
+from .figures import (
+    attention_maps,
+    attention_positions,
+    plot_gaussians,
+    plot_histograms,
+    plot_posteriors,
+    training_labels,
+)
+from .heart_rate import (
+    TrialHeartRateGain,
+    context_segments,
+    context_trace,
+    heart_rate_error,
+    segments_heart_rate,
+    trial_sweeps,
+)
 from .recipe import FUSIONS, FusionLoss, HRGRecipe, Stage1Loss, fused_scores
-from .figures import (attention_maps, attention_positions, plot_gaussians, plot_histograms, plot_posteriors,
-                      training_labels)
 from .sampling import KeyFrameSkip
 from .stats import star, two_sample_ttest
 
@@ -52,22 +65,7 @@ FUSION_LABELS = {"none": "Without", "feature": "Feature", "decision": "Decision"
 def notes(*keys: str):
     """The shared fidelity notes ``keys`` (sections of ``NOTES.md`` beside this module) as
     Markdown for a notebook to display (all of them without keys)."""
-    from importlib import resources
-
-    text = (resources.files(__package__) / "NOTES.md").read_text(encoding="utf-8")
-    sections = {}
-    for block in text.split("\n## ")[1:]:
-        key, _, body = block.partition("\n")
-        sections[key.strip()] = body.strip()
-    unknown = [k for k in keys if k not in sections]
-    if unknown:
-        raise KeyError(f"no shared note {unknown}; notes: {', '.join(sections)}")
-    md = "\n\n".join(f"- {sections[k]}" for k in keys or sections)
-    try:
-        from IPython.display import Markdown
-    except ImportError:  # pragma: no cover
-        return md
-    return Markdown("**Shared fidelity notes**\n\n" + md)
+    return shared_notes(__package__, keys)
 
 
 def clip_setup(run: Any, *, key_frame_window: int = 6, frame_skip: int = 2, **overrides: Any) -> ClipSetup:

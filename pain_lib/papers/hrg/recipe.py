@@ -37,11 +37,11 @@ import torch.nn.functional as F
 
 from ... import metrics
 from ...data.base import Sample
-from ...models import get_model
-from ...train import evaluate_loss, fit, make_sgd, make_step, make_step_lr, precise_bn, predict
 from ...experiments.clips import ClipRecipe, clip_batches, to_memory_format, validation_split
 from ...experiments.recipe import FitContext, Fitted
 from ...experiments.targets import HeartRateGain
+from ...models import get_model
+from ...train import evaluate_loss, fit, make_sgd, make_step, make_step_lr, precise_bn, predict
 from .analyzer import GaussianAnalyzer, HRGScale, fuse_log_probabilities
 
 __all__ = ["HRGRecipe", "FUSIONS", "Stage1Loss", "FusionLoss"]

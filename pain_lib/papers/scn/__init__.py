@@ -24,6 +24,7 @@ import pandas as pd
 
 from ...experiments import ClipRecipe, ClipSetup, FramePSPI, Target
 from ...report import paper_table
+from .. import shared_notes
 from .transfer import TransferClipRecipe, TransferSetup
 
 __all__ = [
@@ -58,22 +59,7 @@ def notes(*keys: str):
     """The shared fidelity notes ``keys`` (sections of ``NOTES.md`` beside this module: ``auc``,
     ``targets``, ``protocol``, ``training``, ``transfer``, ``store``, ``depth39``, ``pointwise``,
     ``bands``, ``synthetic``) as Markdown for a notebook to display."""
-    from importlib import resources
-
-    text = (resources.files(__package__) / "NOTES.md").read_text(encoding="utf-8")
-    sections = {}
-    for block in text.split("\n## ")[1:]:
-        key, _, body = block.partition("\n")
-        sections[key.strip()] = body.strip()
-    unknown = [k for k in keys if k not in sections]
-    if unknown:
-        raise KeyError(f"no shared note {unknown}; notes: {', '.join(sections)}")
-    md = "\n\n".join(f"- {sections[k]}" for k in keys or sections)
-    try:
-        from IPython.display import Markdown
-    except ImportError:  # pragma: no cover
-        return md
-    return Markdown("**Shared fidelity notes**\n\n" + md)
+    return shared_notes(__package__, keys)
 
 
 def clip_setup(run: Any, **overrides: Any) -> ClipSetup:

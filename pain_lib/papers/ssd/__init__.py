@@ -35,6 +35,7 @@ from ...experiments import (
     SequenceLabel,
     Target,
 )
+from .. import shared_notes
 from .hull import affine_hull, dissimilarity, reference_solution, solve, sparsity_bound
 from .inflated import INFLATION, InflatedClipRecipe, counterpart_3d, inflated_pair
 from .pretext import (
@@ -69,22 +70,7 @@ _OTHER = {"synth-unbc": "synth-biovid", "synth-biovid": "synth-unbc", "unbc": "b
 def notes(*keys: str):
     """The shared fidelity notes ``keys`` (sections of ``NOTES.md`` beside this module) as
     Markdown for a notebook to display."""
-    from importlib import resources
-
-    text = (resources.files(__package__) / "NOTES.md").read_text(encoding="utf-8")
-    sections = {}
-    for block in text.split("\n## ")[1:]:
-        key, _, body = block.partition("\n")
-        sections[key.strip()] = body.strip()
-    unknown = [k for k in keys if k not in sections]
-    if unknown:
-        raise KeyError(f"no shared note {unknown}; notes: {', '.join(sections)}")
-    md = "\n\n".join(f"- {sections[k]}" for k in keys or sections)
-    try:
-        from IPython.display import Markdown
-    except ImportError:  # pragma: no cover
-        return md
-    return Markdown("**Shared fidelity notes**\n\n" + md)
+    return shared_notes(__package__, keys)
 
 
 def other_dataset(dataset: str, given: str = "") -> str:
