@@ -24,6 +24,8 @@ from .io import atomic_write_text
 __all__ = [
     "claim",
     "VERDICTS",
+    "NOT_RUN",
+    "not_run",
     "claims_table",
     "verdict_best",
     "verdict_better",
@@ -248,7 +250,7 @@ def side_by_side(
     cols = [
         "paper", "artifact", "row", "column", "metric", "unit", "paper_dataset", "paper_value",
         "paper_std", "paper_note", "dataset", "value", "std", "lo", "hi", "n",
-    ] + [c for c in ("learned", "baseline") if c in merged.columns]  # from run_grid: kept
+    ] + [c for c in ("learned", "baseline", "run_note") if c in merged.columns]  # from run_grid: kept
     merged["_pos"] = merged["_pos"].fillna(merged["_ppos"])
     out = merged.sort_values(["_order", "_pos"], kind="stable")[cols].reset_index(drop=True)
     out["paper_dataset"] = out["paper_dataset"].fillna("")
@@ -293,6 +295,9 @@ def to_markdown(table: pd.DataFrame, *, title: str = "", caption: str = "") -> s
             paper_cell += f" {r['paper_note']}" if len(str(r["paper_note"])) <= 3 else ""
         run_ds = r.get("dataset", "") or "–"
         run_cell = _cell(r.get("value"), r.get("std"))
+        note = r.get("run_note")
+        if run_cell == "–" and isinstance(note, str) and note:
+            run_cell, run_ds = note, "–"  # a cell this profile shows without computing it
         lo, hi = r.get("lo"), r.get("hi")
         if isinstance(lo, float) and isinstance(hi, float) and not (math.isnan(lo) or math.isnan(hi)):
             run_cell += f" [{lo:.4g}, {hi:.4g}]"
@@ -579,20 +584,44 @@ def _not_learned(flags: Any) -> bool:
 #: what a run says about a claim of a paper; a claim about configurations that did not learn
 #: (their band does not exclude the trivial baseline) is not tested
 NOT_TESTED = "not tested (did not learn)"
-VERDICTS = ("agrees", "disagrees", "cannot tell", NOT_TESTED)
+#: a claim whose cells this profile does not compute (:func:`pain_lib.experiments.select_cells`)
+NOT_RUN = "not tested (run at full)"
+VERDICTS = ("agrees", "disagrees", "cannot tell", NOT_TESTED, NOT_RUN)
 
 
-def verdict_better(comparisons: Any, *, lower_is_better: bool = False) -> tuple[str, str]:
+def not_run(table: pd.DataFrame, row: str | None = None) -> int:
+    """How many settings (cells; of ``row`` only, when given) of a :func:`pain_lib.experiments.run_grid`
+    table this profile did not compute (``run_note`` set, e.g. "run at full")."""
+    if "run_note" not in table:
+        return 0
+    t = table[table["run_note"].fillna("").astype(str) != ""]
+    if row is not None:
+        t = t[t["row"] == row]
+    return len(t.drop_duplicates(subset=[c for c in ("row", "column") if c in t] or None))
+
+
+def verdict_better(comparisons: Any, *, lower_is_better: bool = False, not_run: int = 0) -> tuple[str, str]:
     """The verdict on "A beats B in every setting" from paired comparisons (a
     :class:`~pain_lib.experiments.Comparison`, or a frame with one row per setting:
     ``difference`` of A - B with its band ``lo``/``hi``, ``within_noise``): *disagrees* if B is
     significantly better anywhere, *agrees* if A is significantly better everywhere, else *cannot
-    tell*; and the evidence in words."""
+    tell*; and the evidence in words. ``not_run``: settings of the claim this profile did not
+    compute (:func:`not_run`); the verdict is about the settings run, and the evidence says how
+    many more a larger profile tests -- with none run, the claim is *not tested (run at full)*."""
     if hasattr(comparisons, "within_noise") and hasattr(comparisons, "difference") and not hasattr(comparisons, "columns"):
         comparisons = pd.DataFrame([{"difference": comparisons.difference, "lo": comparisons.lo, "hi": comparisons.hi,
                                      "within_noise": comparisons.within_noise}])  # one Comparison
+    if (comparisons is None or not len(comparisons)) and not_run:
+        return NOT_RUN, f"this profile runs none of its {not_run} settings (run at full)"
     if comparisons is None or not len(comparisons):
         return "cannot tell", "no comparison computed"
+    verdict, evidence = _better(comparisons, lower_is_better)
+    if not_run:
+        evidence += f"; {not_run} more setting{'s' if not_run > 1 else ''} run at full (not computed at this profile)"
+    return verdict, evidence
+
+
+def _better(comparisons: pd.DataFrame, lower_is_better: bool) -> tuple[str, str]:
     if "learned" in comparisons:  # only settings where both configurations learned test the claim
         flags = comparisons["learned"].tolist()
         keep = [f is not False and not (isinstance(f, (bool, np.bool_)) and not f) for f in flags]
@@ -625,6 +654,14 @@ def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", l
     run or its value is not finite; *not tested (did not learn)* when the expected setting or the
     best one did not learn (``learned`` False). Baseline rows never count as a setting."""
     table = _settings(table)
+    skipped = table["run_note"].fillna("").astype(str) != "" if "run_note" in table else pd.Series(False, index=table.index)
+    if skipped.any():
+        unrun = table[skipped]
+        table = table[~skipped]
+        if (unrun[label].astype(str) == expected).any():
+            return NOT_RUN, f"{expected} is run at full (this profile runs {len(table)} of {len(table) + len(unrun)} settings)"
+        verdict, evidence = verdict_best(table, expected, label=label, lower=lower)
+        return verdict, evidence + f"; of the {len(table)} settings run ({len(unrun)} more run at full)"
     v = pd.to_numeric(table["value"], errors="coerce")
     if not v.notna().any():
         return "cannot tell", "no finite value in this run"

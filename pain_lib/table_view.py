@@ -242,6 +242,9 @@ def layout(table: pd.DataFrame, *, title: str | None = None) -> PaperLayout:
             continue  # a duplicate cell: the first one wins, as in the paper's table
         ptext, pval = _side(r["paper_value"], r["paper_std"], r["paper_note"])
         rtext, rval = _side(r["value"], r["std"])
+        note = r.get("run_note")
+        if rval is None and isinstance(note, str) and note:
+            rtext = note  # a cell this profile does not compute (e.g. "run at full")
         paper_text.iat[i, j], run_text.iat[i, j] = ptext, rtext
         distance.iat[i, j], signed.iat[i, j] = _distance(pval, rval)
         present.iat[i, j] = True

@@ -41,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from pain_lib import report
+from pain_lib.experiments import RUN_AT_FULL
 
 SIDE_BY_SIDE = ["paper", "artifact", "row", "column", "metric", "unit", "paper_dataset", "paper_value",
                 "paper_std", "paper_note", "dataset", "value", "std", "lo", "hi", "n"]
@@ -107,6 +108,11 @@ WITH_BASELINES |= {("ahdi", s) for s in ("table-1", "table-2", "table-3", "table
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 
 
+def _not_run_rows(df: pd.DataFrame) -> pd.Series:
+    """The cells a profile shows without computing them (``run_note``, e.g. "run at full")."""
+    return df["run_note"].map(_is_set) if "run_note" in df else pd.Series(False, index=df.index)
+
+
 def _baseline_rows(df: pd.DataFrame) -> pd.Series:
     return df["baseline"].isin(["True", "true", "1"]) if "baseline" in df else pd.Series(False, index=df.index)
 
@@ -119,7 +125,7 @@ def _check_baselines(df: pd.DataFrame, name: str, key: tuple[str, str], problems
             problems.append(f"{name}: a grid's table without its baselines and learned flags")
         return
     base = _baseline_rows(df)
-    computed = ~base & (df["dataset"].map(_is_set) if "dataset" in df else True)
+    computed = ~base & ~_not_run_rows(df) & (df["dataset"].map(_is_set) if "dataset" in df else True)
     for col in sorted(set(df.loc[computed, "column"])):
         have = set(df.loc[base & (df["column"] == col), "row"])
         missing = {TRIVIAL_LABEL, LINEAR_LABEL} - have
@@ -178,7 +184,12 @@ def _check_side_by_side(df: pd.DataFrame, name: str, prov: dict, problems: list[
     for _, r in df.iterrows():
         where = f"{name} ({r['row']!r}, {r['column']!r})"
         text_cell = _is_set(r["paper_value"]) and not _finite(r["paper_value"])
-        if _is_set(r["dataset"]):  # computed by this run
+        if _is_set(r.get("run_note", "")):  # shown, not computed at this profile ("run at full")
+            if _is_set(r["value"]):
+                problems.append(f"{where}: a value {r['value']!r} in a cell noted {r['run_note']!r}")
+            if r["run_note"] != RUN_AT_FULL:
+                problems.append(f"{where}: unknown run note {r['run_note']!r}")
+        elif _is_set(r["dataset"]):  # computed by this run
             if text_cell:
                 if not _is_set(r["value"]):
                     problems.append(f"{where}: a text cell without text")
@@ -215,7 +226,12 @@ def _check_long(df: pd.DataFrame, name: str, rule, problems: list[str], undefine
             problems.append(f"{name}: column {c!r} is not one of the paper's labels")
     if df.empty:
         problems.append(f"{name}: empty")
-    for _, r in df.iterrows():
+    not_run = _not_run_rows(df)
+    for i, r in df.iterrows():
+        if not_run[i]:  # shown, not computed at this profile
+            if _is_set(r["value"]):
+                problems.append(f"{name} ({r['row']!r}, {r['column']!r}): a value in a cell noted {r['run_note']!r}")
+            continue
         if not _finite(r["value"]) and not _undefined(r, undefined):
             problems.append(f"{name} ({r['row']!r}, {r['column']!r}): value {r['value']!r} is not finite")
         if "lo" in df and _finite(r["lo"]) and _finite(r["hi"]) and float(r["lo"]) > float(r["hi"]):
@@ -244,7 +260,7 @@ def check_table(path: Path, prov: dict, dataset: str, problems: list[str],
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     key = (path.parent.name, path.stem)
     cols = list(df.columns)
-    if cols[:len(SIDE_BY_SIDE)] == SIDE_BY_SIDE and set(cols[len(SIDE_BY_SIDE):]) <= {"learned", "baseline"}:
+    if cols[:len(SIDE_BY_SIDE)] == SIDE_BY_SIDE and set(cols[len(SIDE_BY_SIDE):]) <= {"learned", "baseline", "run_note"}:
         _check_side_by_side(df, name, prov, problems, undefined)
         _check_baselines(df, name, key, problems)
     elif path.stem.endswith("-claims"):

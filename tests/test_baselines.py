@@ -118,3 +118,60 @@ def test_grids_show_both_baselines_and_a_learned_flag_per_cell(unbc, tmp_path):
     assert report.verdict_better(cmp)[0] == report.NOT_TESTED
     assert report.verdict_better(cmp.assign(learned=True))[0] == "agrees"
     assert TRIVIAL_LABEL not in report.best(pd.concat([t, base[base["metric"] == "MSE"]]), label="row", lower=True)
+
+
+# --------------------------------------------------------------------------- cells a profile does not run
+def test_select_cells_keeps_the_claims_cells_at_claims_only_profiles_and_every_cell_elsewhere():
+    from pain_lib.config import get_profile
+    from pain_lib.experiments import RUN_AT_FULL, select_cells
+
+    cells = [Cell(r, c, toy.FixedRepresentation(steps=1)) for r in ("A", "B") for c in ("26", "41")]
+    keep = [("A", "26"), ("B", "26")]
+    assert get_profile("standard").claims_only and not get_profile("full").claims_only
+    kept = select_cells(cells, keep, profile=get_profile("standard"))
+    assert [(c.row, c.column, c.skip) for c in kept] == [("A", "26", ""), ("A", "41", RUN_AT_FULL),
+                                                          ("B", "26", ""), ("B", "41", RUN_AT_FULL)]
+    assert all(not c.skip for c in select_cells(cells, keep, profile=get_profile("full")))
+    assert all(not c.skip for c in cells)  # the input cells are not changed
+    with pytest.raises(ValueError, match="'C', '26'.*not a cell of this table"):
+        select_cells(cells, [("C", "26")], profile=get_profile("full"))
+
+
+def test_run_grid_shows_skipped_cells_in_order_without_computing_them(unbc, tmp_path):
+    from pain_lib.experiments import RUN_AT_FULL
+
+    recipe = toy.FixedRepresentation(steps=5)
+    cells = [Cell("net", "x", recipe), Cell("net", "skipped", toy.FixedRepresentation(steps=7), skip=RUN_AT_FULL),
+             Cell("net", "y", toy.FixedRepresentation(steps=6))]
+    table, fits = run_grid(cells, unbc, cv=CV, store=tmp_path / "s", cache_dir=tmp_path / "c", progress=False)
+    assert set(fits) == {("net", "x"), ("net", "y")}  # the skipped cell was not fitted ...
+    assert len([p for p in (tmp_path / "s").iterdir() if p.is_dir() and p.name != "stages"]) == 2
+    assert list(dict.fromkeys(table["column"])) == ["x", "skipped", "y"]  # ... but keeps its place in the table
+    skipped = table[table["column"] == "skipped"]
+    assert set(skipped["metric"]) == set(table.loc[table["column"] == "x", "metric"])
+    assert skipped["value"].isna().all() and (skipped["run_note"] == RUN_AT_FULL).all()
+    assert table.loc[table["column"] != "skipped", "run_note"].isna().all()
+    # the side-by-side table and its Markdown say why the cell has no value
+    side = report.side_by_side(table.assign(row="Res3D", column=table["column"].map(
+        {"x": "Network size = 26", "skipped": "Network size = 39", "y": "Network size = 50"})),
+        paper="scn", artifact="Table 1", run_dataset="synth-unbc", paper_dataset="UNBC-McMaster")
+    md = report.to_markdown(side)
+    assert "| Res3D | Network size = 39 |" in md and "run at full (–)" in md
+    assert md.count("run at full") == len(skipped)
+
+
+def test_verdicts_on_claims_whose_cells_are_run_at_full():
+    within = pd.DataFrame({"difference": [0.5], "lo": [0.1], "hi": [0.9], "within_noise": [False], "learned": [True]})
+    verdict, evidence = report.verdict_better(within, not_run=4)
+    assert verdict == "agrees" and "4 more settings run at full" in evidence
+    assert report.verdict_better(None, not_run=2)[0] == report.NOT_RUN
+    assert report.verdict_better(within.iloc[:0], not_run=1)[0] == report.NOT_RUN
+    assert report.verdict_better(None)[0] == "cannot tell"  # nothing to compare and nothing skipped
+    sweep = pd.DataFrame({"column": ["26", "41", "101"], "value": [70.0, 60.0, np.nan], "lo": [65.0, 55.0, np.nan],
+                          "hi": [75.0, 65.0, np.nan], "learned": [True, True, None],
+                          "run_note": [np.nan, np.nan, "run at full"]})
+    assert report.verdict_best(sweep, "101") == (report.NOT_RUN, "101 is run at full (this profile runs 2 of 3 settings)")
+    verdict, evidence = report.verdict_best(sweep, "26")
+    assert verdict == "agrees" and evidence.endswith("of the 2 settings run (1 more run at full)")
+    assert report.verdict_best(sweep, "41")[0] == "disagrees"  # 60 lies outside the best one's band [65, 75]
+    assert report.not_run(sweep) == 1 and report.not_run(sweep.drop(columns="run_note")) == 0

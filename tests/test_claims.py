@@ -183,7 +183,8 @@ def test_claims_table_rows_and_dataset():
     assert t.columns.tolist() == ["claim", "paper", "verdict", "evidence", "dataset"]
     assert t["verdict"].tolist() == ["agrees", "cannot tell", "disagrees"]
     assert (t["dataset"] == "synth-unbc").all() and t.loc[0, "claim"] == "A beats B" and t.loc[2, "evidence"] == "e3"
-    assert set(report.VERDICTS) == {"agrees", "disagrees", "cannot tell", "not tested (did not learn)"}
+    assert set(report.VERDICTS) == {"agrees", "disagrees", "cannot tell", "not tested (did not learn)",
+                                   "not tested (run at full)"}
 
 
 def test_claims_table_rejects_an_unknown_verdict():

@@ -34,7 +34,7 @@ from .clips import (
     validation_split,
 )
 from .cluster import Cluster, JobsFailed, JobsPending
-from .cv import METRIC_LABELS, Cell, cross_validate, run_grid
+from .cv import METRIC_LABELS, RUN_AT_FULL, Cell, cross_validate, run_grid, select_cells
 from .images import ImageRecipe, ImageSetup
 from .pretrain import face_images, pretrain_2d_identity, pretrained_backbone
 from .protocols import CrossDataset, roles, two_datasets
@@ -73,7 +73,7 @@ from .targets import (
 
 __all__ = [
     "Recipe", "Fitted", "FitContext", "filled_cfg", "pack", "unpack",
-    "cross_validate", "run_grid", "Cell", "CrossDataset", "METRIC_LABELS",
+    "cross_validate", "run_grid", "Cell", "select_cells", "RUN_AT_FULL", "CrossDataset", "METRIC_LABELS",
     "Cluster", "JobsFailed", "JobsPending",
     "CVResult", "Comparison", "compare", "compare_rows", "compare_pairs", "BOOTSTRAP_DRAWS", "BAND_LEVEL",
     "Store", "Entry", "STORE_VERSION", "DamagedEntryWarning", "experiment_key", "fingerprint",

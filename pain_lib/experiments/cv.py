@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,11 @@ from .recipe import FitContext, Recipe
 from .results import METRIC_LABELS, CVResult
 from .store import Store, experiment_key
 
-__all__ = ["cross_validate", "run_grid", "is_complete", "Cell", "CrossDataset", "METRIC_LABELS"]
+__all__ = ["cross_validate", "run_grid", "is_complete", "Cell", "select_cells", "RUN_AT_FULL", "CrossDataset",
+           "METRIC_LABELS"]
+
+#: the note of a table cell a profile does not run (:func:`select_cells`)
+RUN_AT_FULL = "run at full"
 
 
 
@@ -242,7 +247,11 @@ class Cell:
     """One cell of a results table: the paper's ``row`` and ``column`` labels and the recipe that
     computes it. A cell may bring its own ``samples``, labels ``y`` and protocol ``cv`` (a table
     over ten tasks is one :func:`run_grid` call); otherwise it uses the grid's, restricted to
-    the samples its recipe's targets can read (``recipe.select``, when the recipe has one)."""
+    the samples its recipe's targets can read (``recipe.select``, when the recipe has one).
+
+    A cell with a ``skip`` note (:func:`select_cells`) is not computed: :func:`run_grid` gives it
+    rows without a value whose ``run_note`` says why (e.g. "run at full"), so the table still
+    shows the paper's cell."""
 
     row: str
     column: str
@@ -251,6 +260,7 @@ class Cell:
     samples: Sequence[Sample] | None = None
     y: Sequence[Any] | np.ndarray | None = None
     cv: str | Any | None = None
+    skip: str = ""
 
     def inputs(self, samples: Sequence[Sample] | None, y: Any, cv: Any) -> tuple[list[Sample], Any, Any]:
         """``(samples, y, cv)`` this cell runs on."""
@@ -264,6 +274,23 @@ class Cell:
                              "cell its own (Cell(..., samples=...)); its recipe's targets may read labels the "
                              "dataset does not have")
         return cell_samples, cell_y, self.cv if self.cv is not None else cv
+
+
+def select_cells(cells: Sequence[Cell], keep: Sequence[tuple[str, str]], *, profile: Any) -> list[Cell]:
+    """The cells of a table a profile computes. A profile with ``claims_only`` computes only
+    ``keep`` -- the ``(row, column)`` cells the notebook's claims compare -- and marks every other
+    cell ``skip=RUN_AT_FULL`` (shown in the table, not computed); any other profile computes
+    every cell. A ``keep`` cell the table lacks is an error (a typo would silently run nothing)."""
+    cells = list(cells)
+    names = {(c.row, c.column) for c in cells}
+    unknown = [k for k in keep if tuple(k) not in names]
+    if unknown:
+        raise ValueError(f"select_cells: {unknown[0]!r} is not a cell of this table; its cells are "
+                         f"{sorted(names)[:6]}{' …' if len(names) > 6 else ''}")
+    if not getattr(profile, "claims_only", False):
+        return cells
+    wanted = {tuple(k) for k in keep}
+    return [c if (c.row, c.column) in wanted else dataclasses.replace(c, skip=RUN_AT_FULL) for c in cells]
 
 
 @memoized()
@@ -328,7 +355,8 @@ def run_grid(
     store = store if isinstance(store, Store) else Store(store)
     common = {"max_folds": max_folds, "seed": seed or 0, "device": device or "cpu", "store": store,
               "cache_dir": cache_dir}
-    plan = [(cell, *cell.inputs(samples, y, cv)) for cell in cells]
+    skipped = [cell for cell in cells if cell.skip]
+    plan = [(cell, *cell.inputs(samples, y, cv)) for cell in cells if not cell.skip]
     missing_cv = [c for c, _, _, c_cv in plan if c_cv is None]
     if missing_cv:
         raise TypeError(f"run_grid needs run=..., cv=... or a cv on every cell (cell ({missing_cv[0].row!r}, "
@@ -347,6 +375,7 @@ def run_grid(
         computed = _compute_in_workers(plan, common, jobs, progress) if (jobs or 1) > 1 else set()
     rows, results, reused = [], {}, 0
     added: set[tuple[str, str]] = set()
+    position = {id(cell): i for i, cell in enumerate(cells)}  # rows keep the cells' order
     for cell, c_samples, c_y, c_cv in tqdm(plan, desc="configurations", disable=not progress):
         res = cross_validate(cell.recipe, c_samples, c_y, cv=c_cv, progress=False, **common)
         results[(cell.row, cell.column)] = res
@@ -358,18 +387,32 @@ def run_grid(
             res.learned = learned(res, base[0][1])
         for r in res.rows(bands=bands):
             rows.append({"row": cell.row, "column": cell.column, **r, "reused": was_reused, "baseline": False,
-                         "learned": res.learned.get(_metric_key(r["metric"])), **cell.extra})
+                         "learned": res.learned.get(_metric_key(r["metric"])), **cell.extra,
+                         "_at": position[id(cell)]})
         for label, b_res in base:
             if (label, cell.column) in added:  # one baseline row per column
                 continue
             added.add((label, cell.column))
             for r in b_res.rows(bands=bands):
                 rows.append({"row": label, "column": cell.column, **r, "reused": True, "baseline": True,
-                             "learned": None, **cell.extra})
+                             "learned": None, **cell.extra, "_at": position[id(cell)]})
+    for cell in skipped:  # the paper's cell, shown with why it has no value: the metrics of its column
+        computed_rows = [r for r in rows if not r["baseline"] and "run_note" not in r]
+        metrics = (list(dict.fromkeys(r["metric"] for r in computed_rows if r["column"] == cell.column))
+                   or list(dict.fromkeys(r["metric"] for r in computed_rows)) or [""])
+        rows += [{"row": cell.row, "column": cell.column, "metric": m, "value": np.nan, "std": np.nan, "lo": np.nan,
+                  "hi": np.nan, "n": np.nan, "reused": False, "baseline": False, "learned": None,
+                  "run_note": cell.skip, **cell.extra, "_at": position[id(cell)]} for m in metrics]
+    if progress and skipped:
+        print(f"{len(skipped)} of {len(cells)} configurations not run at this profile ({skipped[0].skip}): "
+              "only the cells the claims compare")
     if progress and reused:
         print(f"{reused} of {len(cells)} configurations read from the experiment store {store.root} "
               "(computed earlier with identical settings, data and seed)")
-    return pd.DataFrame(rows), results
+    table = pd.DataFrame(rows)
+    if len(table):
+        table = table.sort_values("_at", kind="stable").drop(columns="_at").reset_index(drop=True)
+    return table, results
 
 
 def _metric_key(label: str) -> str:

@@ -6,8 +6,9 @@
   do (Table 1's SCN-101 98.53 % and Res3D-101 91.05 % are Table 6's "with transfer" values);
 * grids: the sweep values are read from the transcribed tables themselves
   (``paper_tables/scn.csv``), so the rows this library computes carry exactly the paper's labels;
-  profiles cut the sweeps (``Profile.sweep_keep``); the sweeps' network size is derived from the
-  profile's width (:func:`profile_sweep_depth`: the paper's 101 at paper width, else 26);
+  profiles with ``Profile.claims_only`` compute only the cells the claims compare and show the
+  others as "run at full" (:func:`~pain_lib.experiments.select_cells`); the sweeps' network size
+  is derived from the profile's width (:func:`profile_sweep_depth`: the paper's 101 at paper width, else 26);
 * helpers: Table 3 from the built networks, Table 9's timings and parameter-count readings, the
   sequences of Figures 9 and 10.
 """
