@@ -200,3 +200,25 @@ def test_transfer_recipe_uses_the_training_fold_and_loads_all_but_the_head(sampl
     again, _ = recipe.initial_state(train, None, ctx)
     assert not seen_ids and all(torch.equal(again[k], state[k]) for k in state)
     FrameBank._shared.clear()
+
+
+def test_scn_with_one_kernel_of_depth_3_is_res3d_and_shares_its_configuration():
+    import torch
+
+    import pain_lib.notebook
+    from pain_lib.models import get_model
+    from pain_lib.papers import scn
+
+    torch.manual_seed(0)
+    a = get_model("scn", depth=26, base_width=8, num_outputs=1, temporal_depths=(3,))
+    torch.manual_seed(0)
+    b = get_model("res3d", depth=26, base_width=8, num_outputs=1)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)  # the same network, the same weights
+    run = pain_lib.notebook.start({"profile": "tiny", "device": "cpu"}, notebook="scn/02_table2_parallel_kernels",
+                                  quiet=True)
+    one = scn.recipe(run, "scn", {"depth": 26, "temporal_depths": (3,)})
+    assert one.model == "res3d" and one.identity() == scn.recipe(run, "res3d", {"depth": 26}).identity()
+    assert scn.recipe(run, "scn", {"depth": 26, "temporal_depths": ((3,),) * 4}).model == "res3d"
+    for cfg in ({"depth": 26}, {"depth": 26, "temporal_depths": (3, 5, 9)}, {"depth": 26, "temporal_depths": (5,)}):
+        assert scn.recipe(run, "scn", cfg).model == "scn"

@@ -69,6 +69,8 @@ class ClipSetup:
     eval_hop: int = 4
     #: SGD step schedule: lr / 10 every ``lr_step`` epochs (paper: 10)
     lr_step: int = 10
+    #: clip the gradient norm of every step to this value (0: off)
+    grad_clip: float = 0.0
     #: early stopping: epochs without a better validation loss before stopping (0: off)
     patience: int = 0
     #: training subjects held out for the validation loss (used only with ``patience``)
@@ -295,7 +297,7 @@ class ClipRecipe(Recipe):
         opt = make_sgd(net, lr=setup.lr)
         history = fit(net, batches, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
                       epochs=setup.epochs, device=ctx.device, amp=setup.amp, step_fn=step, val_fn=val_fn,
-                      patience=setup.patience, progress=False, checkpoint=ctx.checkpoint)
+                      patience=setup.patience, grad_clip=setup.grad_clip or None, progress=False, checkpoint=ctx.checkpoint)
         precise_bn(net, batches, ctx.device, max_batches=-(-setup.precise_bn_clips // setup.batch_size))
         ctx.inputs.update({f"faces:{k}": v for k, v in batches.bank.digests.items()
                            if k in {s.sample_id for s in samples}})

@@ -63,6 +63,8 @@ class ImageSetup:
     lr: float
     amp: bool
     lr_step: int = 10
+    #: clip the gradient norm of every step to this value (0: off)
+    grad_clip: float = 0.0
     patience: int = 0
     val_subjects: int = 0
     #: input side of the representations, pixels (raised to a backbone's smallest valid size)
@@ -203,7 +205,7 @@ class ImageRecipe(Recipe):
         opt = make_sgd(net, lr=setup.lr)
         history = fit(net, loader, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
                       epochs=setup.epochs, device=ctx.device, amp=setup.amp, step_fn=step, val_fn=val_fn,
-                      patience=setup.patience, progress=False, checkpoint=ctx.checkpoint)
+                      patience=setup.patience, grad_clip=setup.grad_clip or None, progress=False, checkpoint=ctx.checkpoint)
         info = {"epochs": int(len(history)), "best_epoch": int(history.attrs.get("best_epoch", len(history))),
                 "final_train_loss": float(history["train_loss"].iloc[-1]), "train_items": int(len(xi)),
                 "val_subjects": len({samples[i].subject for i in va}), **init_info}

@@ -74,10 +74,26 @@ def recipe(run: Any, model: str, cfg: Mapping[str, Any] | None = None, *, transf
     profile's clip setup, the ``target`` (default frame PSPI; e.g. ``ClassPair(4, 0)`` on BioVid),
     and -- with ``transfer`` -- the knowledge transfer's initial weights."""
     cfg = {"base_width": run.profile.base_width, **dict(cfg or {})}
+    model, cfg = _as_res3d(model, cfg)
     common = {"model": model, "cfg": cfg, "setup": setup or clip_setup(run), "target": target or FramePSPI()}
     if transfer:
         return TransferClipRecipe(**common, transfer=TransferSetup.from_profile(run.profile))
     return ClipRecipe(**common)
+
+
+def _as_res3d(model: str, cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """SCN with one parallel kernel of temporal depth 3 in every stage (Table 2's "K = 1, [3]"
+    cell) *is* Res3D's bottleneck network -- the builders make the same modules with the same
+    initial weights -- so its cell is Res3D's configuration: computed once, read from the store
+    by every table that has it. Any other configuration is returned unchanged."""
+    if model != "scn" or cfg.get("branch_widths") is not None:
+        return model, cfg
+    depths = cfg.get("temporal_depths")
+    stages = [depths] if depths and not isinstance(depths[0], (tuple, list)) else list(depths or [])
+    if not stages or any(tuple(stage) != (3,) for stage in stages):
+        return model, cfg
+    same = {k: v for k, v in cfg.items() if k not in ("temporal_depths", "branch_widths")}
+    return "res3d", {**same, "temporal_depth": 3}
 
 
 #: the paper's network size of the sweeps after Table 1, and the smallest size of Table 1
