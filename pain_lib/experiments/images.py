@@ -43,7 +43,7 @@ import torch.nn as nn
 from ..config import Profile
 from ..data.base import Sample
 from ..models import get_model
-from ..train import evaluate_loss, fit, make_loader, make_sgd, make_step_lr, predict
+from ..train import evaluate_loss, fit, make_loader, make_sgd, make_step_lr, precise_bn, predict
 from .clips import classification_step, regression_step, validation_split
 from .recipe import FitContext, Fitted, Recipe, filled_cfg, load_trunk, profile_fields
 from .representations import Representation, representation_tensor
@@ -71,6 +71,9 @@ class ImageSetup:
     size: int = 32
     #: channels of a 2D backbone's first stage where its family can be narrowed (the papers: 64)
     width: int = 64
+    #: training items whose BatchNorm statistics replace the running averages after training
+    #: (precise BN, :func:`pain_lib.train.precise_bn`; 0: keep the running averages)
+    precise_bn_items: int = 256
 
     @classmethod
     def from_profile(cls, profile: Profile, **overrides: Any) -> ImageSetup:
@@ -205,7 +208,10 @@ class ImageRecipe(Recipe):
         opt = make_sgd(net, lr=setup.lr)
         history = fit(net, loader, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
                       epochs=setup.epochs, device=ctx.device, amp=setup.amp, step_fn=step, val_fn=val_fn,
-                      patience=setup.patience, grad_clip=setup.grad_clip or None, progress=False, checkpoint=ctx.checkpoint)
+                      patience=setup.patience, grad_clip=setup.grad_clip or None, progress=False,
+                      checkpoint=ctx.checkpoint)
+        if setup.precise_bn_items:  # a few epochs leave running averages of earlier weights: eval-mode bias
+            precise_bn(net, loader, ctx.device, max_batches=-(-setup.precise_bn_items // setup.batch_size))
         info = {"epochs": int(len(history)), "best_epoch": int(history.attrs.get("best_epoch", len(history))),
                 "final_train_loss": float(history["train_loss"].iloc[-1]), "train_items": int(len(xi)),
                 "val_subjects": len({samples[i].subject for i in va}), **init_info}

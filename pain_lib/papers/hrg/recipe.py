@@ -159,7 +159,8 @@ class HRGRecipe(ClipRecipe):
         opt = make_sgd(net, lr=setup.lr)
         history = fit(net, batches, loss_fn=loss, optimizer=opt, scheduler=make_step_lr(opt, setup.lr_step),
                       epochs=epochs, device=ctx.device, amp=setup.amp, step_fn=_step, val_fn=val_fn,
-                      patience=setup.patience, grad_clip=setup.grad_clip or None, progress=False, checkpoint=checkpoint)
+                      patience=setup.patience, grad_clip=setup.grad_clip or None, progress=False,
+                      checkpoint=checkpoint)
         precise_bn(net, batches, ctx.device, max_batches=-(-setup.precise_bn_clips // setup.batch_size))
         ctx.inputs.update({f"faces:{k}": v for k, v in batches.bank.digests.items()
                            if k in {s.sample_id for s in samples}})
