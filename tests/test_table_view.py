@@ -124,3 +124,13 @@ def test_run_show_returns_the_styler(saved_table_2):
 def test_colour_bins(run, bin_):
     t = pd.DataFrame({"row": ["r"], "column": ["c"], "paper_value": [100.0], "value": [run]})
     assert tv.layout(t).colours.loc["r", "c"] == tv.BINS[bin_][2]
+
+
+def test_a_cell_the_profile_did_not_compute_says_so(saved_table_2):
+    t = saved_table_2.copy()
+    t["run_note"] = ""
+    t.loc[(t["row"] == K1) & (t["column"] == "Temporal Depths = 7"), "run_note"] = "run at full"
+    cells = tv.layout(t).cells
+    assert cells.loc[K1, "Temporal Depths = 7"] == "89.47 | run at full"
+    assert cells.loc[K1, "Temporal Depths = 9"].endswith(" | –")  # not computed, no note: a plain gap
+    assert cells.loc[K1, "Temporal Depths = 3"] == "90.34 | 90"  # a computed cell keeps its value
