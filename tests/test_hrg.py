@@ -180,7 +180,7 @@ def test_hrg_labels_from_rppg_use_the_trials_recording_around_a_short_sweep(tmp_
                 sdir.mkdir(parents=True)
                 frames = _pulse_frames(12, fps, bpm, rng, phase=rng.uniform(0, 2 * np.pi))
                 files = []
-                for i, f in enumerate(frames):
+                for f in frames:
                     clock += 1
                     p = sdir / f"RGB-10-00-{clock // 15:02d}-{(clock % 15) * 66:03d}.jpg"
                     cv2.imwrite(str(p), f[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 100])

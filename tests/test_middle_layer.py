@@ -15,7 +15,6 @@ from pain_lib.data import open_dataset
 from pain_lib.experiments import (
     Cell,
     ClassPair,
-    ClipRecipe,
     ClipSetup,
     FramePSPI,
     HeartRateGain,

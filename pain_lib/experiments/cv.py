@@ -19,10 +19,10 @@ missing, and written with checksums; an interrupted run resumes at the first unf
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

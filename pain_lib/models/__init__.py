@@ -17,10 +17,10 @@ for I3D-style 2D -> 3D weight inflation, and :mod:`.resnet2d` for the 2D counter
 Res3D/SCN that the SCN paper's knowledge transfer pairs them with.
 """
 
+from . import hrg_net as _hrg_net  # noqa: F401  (registers the hrg paper's dual-branch network)
 from . import resnet2d as _resnet2d  # noqa: F401  (registers the 2D bottleneck ResNet)
 from . import temporal_pooling as _temporal_pooling  # noqa: F401  (registers image_sequence)
 from . import zoo as _zoo  # noqa: F401  (registers the 3D builders)
-from . import hrg_net as _hrg_net  # noqa: F401  (registers the hrg paper's dual-branch network)
 from .analysis import (
     analytic_parameter_count,
     count_parameters,

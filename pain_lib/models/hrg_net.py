@@ -220,7 +220,7 @@ class DualBranchNet(nn.Module):
             out["visual"] = self.visual.attention
             if self.shared != "full":
                 out["physiological"] = self.physiological.attention
-        for name, m in self.shared_blocks.named_children():
+        for m in self.shared_blocks.children():
             if isinstance(m, SpatioTemporalAttention):
                 out["shared"] = m
         return out

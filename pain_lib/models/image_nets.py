@@ -531,8 +531,8 @@ def efficientnet_v2_s(*, width_mult: float = 1.0, **common: Any) -> ImageNet:
         return torchvision_net("efficientnet_v2_s", **common)
     import dataclasses as _dc
 
-    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
     from torchvision.models._utils import _make_divisible
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 
     setting, last_channel = _efficientnet_conf("efficientnet_v2_s")
     scale = lambda c: _make_divisible(c * float(width_mult), 8)  # noqa: E731
