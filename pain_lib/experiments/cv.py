@@ -320,7 +320,9 @@ def run_grid(
     :meth:`CVResult.bootstrap`), ``n`` (folds), ``train_s``, ``test_s``, ``epochs`` and ``reused``
     (read from the store: another table, or an earlier run, computed it) -- the cells'
     :meth:`CVResult.rows`. Each cell runs on its own ``samples`` / ``y`` / ``cv`` when it has
-    them (:class:`Cell`), else on the grid's.
+    them (:class:`Cell`), else on the grid's. A cell with ``skip`` set (:func:`select_cells`) is not
+    computed: it keeps its place in the table with no value and its note in ``run_note``, and it has
+    no entry in the results.
 
     With ``baselines`` (and ``bands``), every column also gets the rows of the trivial and the
     linear baseline of its cells' target, on the same samples and folds
