@@ -85,9 +85,12 @@ def plot_vs_paper(table: pd.DataFrame, *, ax=None, xlabel: str = "", ylabel: str
     nets = 0
     for row, g in table.groupby("row", sort=False):
         if _is_baseline(g):
-            g = g.set_index("column").reindex(cols)
-            ax.plot(x, pd.to_numeric(g["value"], errors="coerce"), ls=":" if row.startswith("Trivial") else "-.",
-                    color="0.45", label=f"{_short(row)} (this run)")
+            v = pd.to_numeric(g.set_index("column").reindex(cols)["value"], errors="coerce")
+            style = {"ls": ":" if row.startswith("Trivial") else "-.", "color": "0.45", "label": f"{_short(row)} (this run)"}
+            if v.dropna().nunique() == 1:  # one value for every column (the usual case): a line across the panel
+                ax.axhline(float(v.dropna().iloc[0]), lw=1, **style)
+            elif v.notna().any():
+                ax.plot(x, v, marker="x", **style)
             continue
         g = g.set_index("column").reindex(cols)
         colour = f"C{nets}"
