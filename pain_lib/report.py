@@ -589,12 +589,17 @@ NOT_RUN = "not tested (run at full)"
 VERDICTS = ("agrees", "disagrees", "cannot tell", NOT_TESTED, NOT_RUN)
 
 
+def _skipped(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` are cells this profile did not compute (``run_note`` set)."""
+    if "run_note" not in table:
+        return pd.Series(False, index=table.index)
+    return table["run_note"].fillna("").astype(str) != ""
+
+
 def not_run(table: pd.DataFrame, row: str | None = None) -> int:
     """How many settings (cells; of ``row`` only, when given) of a :func:`pain_lib.experiments.run_grid`
     table this profile did not compute (``run_note`` set, e.g. "run at full")."""
-    if "run_note" not in table:
-        return 0
-    t = table[table["run_note"].fillna("").astype(str) != ""]
+    t = table[_skipped(table)]
     if row is not None:
         t = t[t["row"] == row]
     return len(t.drop_duplicates(subset=[c for c in ("row", "column") if c in t] or None))
@@ -654,7 +659,7 @@ def verdict_best(table: pd.DataFrame, expected: str, *, label: str = "column", l
     run or its value is not finite; *not tested (did not learn)* when the expected setting or the
     best one did not learn (``learned`` False). Baseline rows never count as a setting."""
     table = _settings(table)
-    skipped = table["run_note"].fillna("").astype(str) != "" if "run_note" in table else pd.Series(False, index=table.index)
+    skipped = _skipped(table)
     if skipped.any():
         unrun = table[skipped]
         table = table[~skipped]

@@ -398,8 +398,8 @@ def run_grid(
             for r in b_res.rows(bands=bands):
                 rows.append({"row": label, "column": cell.column, **r, "reused": True, "baseline": True,
                              "learned": None, **cell.extra, "_at": position[id(cell)]})
+    computed_rows = [r for r in rows if not r["baseline"]]
     for cell in skipped:  # the paper's cell, shown with why it has no value: the metrics of its column
-        computed_rows = [r for r in rows if not r["baseline"] and "run_note" not in r]
         metrics = (list(dict.fromkeys(r["metric"] for r in computed_rows if r["column"] == cell.column))
                    or list(dict.fromkeys(r["metric"] for r in computed_rows)) or [""])
         rows += [{"row": cell.row, "column": cell.column, "metric": m, "value": np.nan, "std": np.nan, "lo": np.nan,
