@@ -89,6 +89,10 @@ class Profile:
     #: compute only the table cells a notebook's claims compare; the others are shown as "run at
     #: full" (:func:`pain_lib.experiments.select_cells`)
     claims_only: bool = False
+    #: an image recipe (:class:`~pain_lib.experiments.ImageSetup`) trains this many times the
+    #: ``epochs`` (and ``lr_step``): it sees one item per video and epoch where a clip recipe sees
+    #: ``clips_per_sample``, and an epoch of a few hundred small images costs well under a second
+    image_epoch_factor: int = 1
     #: epochs of a self-supervised pretext stage (the SCN paper's 2D -> 3D knowledge transfer,
     #: the SSD paper's Siamese pretext)
     pretext_epochs: int = 1
@@ -163,6 +167,7 @@ PROFILES: dict[str, Profile] = {
         lr_step=7,
         grad_clip=5.0,
         claims_only=True,
+        image_epoch_factor=3,
         pretext_epochs=1,
         identity_epochs=2,
         reduced=(
@@ -172,6 +177,8 @@ PROFILES: dict[str, Profile] = {
             "only the table cells the claims compare (the smallest network size of each sweep, the "
             "settings a claim names); every other cell is shown as 'run at full'",
             "10 epochs (lr / 10 after 7); every fold of 3 subject-grouped folds instead of leave-one-subject-out",
+            "image recipes (one image per video) 30 epochs, lr / 10 after 21 (at 10, ResNet-50 on SDI did not learn "
+            "UNBC's PSPI: PCC 0.09, 0.38 at 30)",
             "SGD lr 0.03 at batch 8 on standardised targets (paper: 0.01 at batch 64 over up to 200 epochs; "
             "at 0.003 the networks did not learn in this budget, at 0.05 they diverged); gradient norm clipped "
             "at 5, about twice a step's median norm (without it SCN stalled at chance in one fold of three and "
@@ -200,6 +207,7 @@ PROFILES: dict[str, Profile] = {
         lr_step=10,
         patience=4,
         val_subjects=2,
+        image_epoch_factor=3,
         pretext_epochs=3,
         identity_epochs=3,
         deterministic=False,
@@ -210,7 +218,7 @@ PROFILES: dict[str, Profile] = {
             "32-frame clips as the paper, temporal stride 1 (paper: 2)",
             "every fold of 3 subject-grouped folds instead of leave-one-subject-out",
             "6 training clips per sequence and epoch; up to 20 epochs, early stopping after 4 epochs without a better validation loss on 2 "
-            "held-out training subjects (paper: up to 200 epochs)",
+            "held-out training subjects (paper: up to 200 epochs); image recipes (one image per video) up to 60",
             "SGD lr 0.005 at batch 32 on standardised targets (paper: 0.01 at batch 64)",
             "3 epochs of pretext and of face-identity pre-training",
             "bf16 mixed precision; cuDNN autotuning (not bitwise deterministic)",

@@ -83,6 +83,8 @@ LONG_LABELS = {
     ("binary", "code-length"): ({"Our Proposed Method"}, r"q = \d+ bits"),
     # AHDI Fig. 5: accuracy by ResNet depth (x axis), without / with knowledge transfer (legend)
     ("ahdi", "figure-5"): ({"without knowledge transfer", "with knowledge transfer"}, r"ResNet-\d+"),
+    # AHDI, beyond the paper: genuine vs posed accuracy by posed-onset speed-up, beside the opened dataset
+    ("ahdi", "posed-onset"): ({"AHDI", "SDI", "raw frame"}, r"x\d+(\.\d+)?|.+: its own posed display"),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
@@ -92,6 +94,7 @@ PLAIN_TABLES = {
                                   ["subjects", "samples", "frames"]),
     ("binary", "code-length-costs"): (["code", "accuracy", "references", "code_bytes", "float_bytes", "code_search_s",
                                         "float_search_s"], ["code_bytes", "float_bytes", "code_search_s", "float_search_s"]),
+    ("ahdi", "posed-onset-thresholds"): (["representation", "tells posed from genuine", "x1 (null step)"], []),
     ("overview", "artifact-status"): (["paper", "artifact", "kind", "title", "status", "notebook", "profile",
                                        "dataset"], []),
 }
@@ -103,7 +106,7 @@ WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5
 WITH_BASELINES |= {("ssd", s) for s in ("figure-3", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7")}
 WITH_BASELINES |= {("binary", s) for s in ("table-1", "figure-2", "text-feature-combinations", "code-length")}
 WITH_BASELINES |= {("ahdi", s) for s in ("table-1", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7", "table-8",
-                                         "figure-5")}
+                                         "figure-5", "posed-onset")}
 #: metrics a trivial baseline leaves undefined (a constant has no correlation)
 UNDEFINED_FOR_BASELINES = frozenset({"PCC"})
 

@@ -77,7 +77,12 @@ class ImageSetup:
 
     @classmethod
     def from_profile(cls, profile: Profile, **overrides: Any) -> ImageSetup:
-        return cls(**{**profile_fields(cls, profile, size=profile.image_size, width=profile.base_width), **overrides})
+        """The profile's setup: its ``epochs`` and ``lr_step`` times ``image_epoch_factor`` (one
+        item per video and epoch), ``size`` its ``image_size``, ``width`` its ``base_width``."""
+        k = int(getattr(profile, "image_epoch_factor", 1))
+        mapped = profile_fields(cls, profile, size=profile.image_size, width=profile.base_width,
+                                epochs=profile.epochs * k, lr_step=profile.lr_step * k)
+        return cls(**{**mapped, **overrides})
 
     def backbone(self, model: str) -> tuple[dict[str, Any], int, str]:
         """``(cfg, size, note)``: the builder arguments of the registered 2D ``model`` at this

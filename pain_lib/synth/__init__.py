@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -148,10 +149,10 @@ def generate(flavour: str, scale: str, out: Path, *, seed: int = 0, progress: bo
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     params = get_scale(flavour, scale)
     if overrides:
-        unknown = set(overrides) - set(params.as_dict())
+        unknown = set(overrides) - params.fields()
         if unknown:
             raise ValueError(f"unknown generator parameter(s) {sorted(unknown)}; "
-                             f"valid: {sorted(params.as_dict())}")
+                             f"valid: {sorted(params.fields())}")
         params = params.replace(**overrides)
     writer = WRITERS[flavour]
     out = Path(out).expanduser().resolve()
@@ -172,11 +173,24 @@ def generate(flavour: str, scale: str, out: Path, *, seed: int = 0, progress: bo
     return out
 
 
-def default_root(flavour: str, scale: str, seed: int = 0) -> Path:
+def variant_tag(overrides: dict) -> str:
+    """A folder-name suffix for generator ``overrides`` (``""`` for none):
+    ``{"posed_onset_speedup": 4.0}`` -> ``"-posed_onset_speedup4"``, tuples joined by ``_``."""
+    def text(v) -> str:
+        if isinstance(v, (list, tuple)):
+            return "_".join(text(x) for x in v)
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return re.sub(r"[^A-Za-z0-9.]+", "_", str(v))
+
+    return "".join(f"-{k}{text(v)}" for k, v in sorted(overrides.items()))
+
+
+def default_root(flavour: str, scale: str, seed: int = 0, overrides: dict | None = None) -> Path:
     """``$PAIN_LIB_DATA/<flavour>-<scale>`` or ``<repo>/data/synth/<flavour>-<scale>``
-    (``-seed<N>`` appended for a non-zero seed)."""
+    (``-seed<N>`` appended for a non-zero seed, :func:`variant_tag` for generator overrides)."""
     parent = synth_data_dir()
-    name = f"{flavour}-{scale}" + (f"-seed{seed}" if seed else "")
+    name = f"{flavour}-{scale}" + (f"-seed{seed}" if seed else "") + variant_tag(dict(overrides or {}))
     return parent / name
 
 
@@ -238,7 +252,7 @@ def _check_can_generate(path: Path, want: dict) -> None:
 
 
 def ensure(flavour: str, scale: str, root: Path | None = None, *, seed: int = 0,
-           progress: bool = True) -> Path:
+           progress: bool = True, **overrides) -> Path:
     """Return the folder of a complete synthetic dataset, generating it if needed.
 
     ``root`` is the dataset folder itself; ``None`` uses :func:`default_root`.  A folder
@@ -247,12 +261,19 @@ def ensure(flavour: str, scale: str, root: Path | None = None, *, seed: int = 0,
     (:func:`pain_lib.paths.synth_data_dir`) a stale or interrupted set of the same flavour,
     scale and seed is regenerated.  Anything else -- another flavour, scale or seed, files
     without a marker, a stale set elsewhere -- raises :class:`SyntheticDataError` naming what
-    the folder holds and what was asked; nothing is deleted.
+    the folder holds and what was asked; nothing is deleted. ``overrides`` (generator parameters,
+    e.g. a study knob) make a variant with its own default folder (:func:`variant_tag`).
     """
     params = get_scale(flavour, scale)  # validate names early
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    path = Path(root).expanduser().resolve() if root is not None else default_root(flavour, scale, seed)
+    if overrides:
+        unknown = set(overrides) - params.fields()
+        if unknown:
+            raise ValueError(f"unknown generator parameter(s) {sorted(unknown)}; valid: {sorted(params.fields())}")
+        params = params.replace(**overrides)
+    path = (Path(root).expanduser().resolve() if root is not None
+            else default_root(flavour, scale, seed, overrides))
     want = _marker_params(flavour, scale, seed, params)
 
     def matches() -> bool:
@@ -266,7 +287,7 @@ def ensure(flavour: str, scale: str, root: Path | None = None, *, seed: int = 0,
         if matches():  # another process finished it meanwhile
             return path
         _check_can_generate(path, want)
-        return generate(flavour, scale, path, seed=seed, progress=progress)
+        return generate(flavour, scale, path, seed=seed, progress=progress, **overrides)
 
 
 __all__ += ["SCALES", "ScaleParams", "get_scale"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from .render import Domain
 
-__all__ = ["ScaleParams", "SCALES", "FLAVOUR_KEYS", "get_scale"]
+__all__ = ["ScaleParams", "SCALES", "STUDY_KNOBS", "FLAVOUR_KEYS", "get_scale"]
 
 #: stable integer per flavour, part of every seed key (different people per flavour)
 FLAVOUR_KEYS = {"synth-unbc": 1, "synth-biovid": 2, "synth-mint": 3}
@@ -52,9 +52,38 @@ class ScaleParams:
     depth_thermal: bool = True
     # population
     speed_probs: tuple[tuple[str, float], ...] = (("slow", 1 / 3), ("medium", 1 / 3), ("sudden", 1 / 3))
+    # study knobs (:data:`STUDY_KNOBS`; synth-biovid): left out of :meth:`as_dict` -- and so of a
+    # dataset's marker -- while at their defaults, so sets generated before a knob existed stay valid
+    #: the genuine stimulus levels written (0 = BL1 ... 4 = PA4)
+    genuine_levels: tuple[int, ...] = (0, 1, 2, 3, 4)
+    #: 0: the flavour's posed display (actors' AU mix, snap onsets, flat apex). ``s > 0``: every
+    #: posed window is drawn exactly like a genuine PA4 window of the same subject (response
+    #: probability, peak, start, hold, AU mix) with its onset and offset ``s`` times faster -- the
+    #: only visible difference (``s = 1``: none); the heart rate does not respond either way
+    posed_onset_speedup: float = 0.0
+
+    def __post_init__(self) -> None:
+        levels = tuple(self.genuine_levels) if isinstance(self.genuine_levels, (list, tuple)) else ()
+        if levels != tuple(sorted(set(levels))):
+            raise ValueError(f"genuine_levels must be distinct levels in increasing order, got {self.genuine_levels!r}")
+        object.__setattr__(self, "genuine_levels", levels)
+        object.__setattr__(self, "posed_onset_speedup", float(self.posed_onset_speedup))
+        if not self.genuine_levels or any(int(v) != v or not 0 <= v <= 4 for v in self.genuine_levels):
+            raise ValueError(f"genuine_levels must be stimulus levels 0-4, got {self.genuine_levels!r}")
+        if not self.posed_onset_speedup >= 0:
+            raise ValueError(f"posed_onset_speedup must be >= 0 (0: the default posed display), "
+                             f"got {self.posed_onset_speedup!r}")
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        for k, default in STUDY_KNOBS.items():
+            if d[k] == default:
+                del d[k]
+        return d
+
+    def fields(self) -> set[str]:
+        """Every parameter name a generator override may set (study knobs included)."""
+        return {f.name for f in dataclasses.fields(self)}
 
     def replace(self, **changes) -> ScaleParams:
         return dataclasses.replace(self, **changes)
@@ -78,6 +107,9 @@ _MINT_DOMAIN = dict(
     light_side_bias=-0.08, noise_sigma=2.5, blur_sigma=0.7, pose_jitter=1.6, pulse_amp=0.007,
     skin_tones=((238, 200, 174), (214, 170, 140), (190, 140, 108)),
 )
+
+#: study knobs of :class:`ScaleParams` and their defaults (absent from a marker while at them)
+STUDY_KNOBS: dict[str, object] = {"genuine_levels": (0, 1, 2, 3, 4), "posed_onset_speedup": 0.0}
 
 SCALES: dict[str, dict[str, ScaleParams]] = {
     "synth-unbc": {

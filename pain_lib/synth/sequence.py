@@ -40,6 +40,9 @@ class SequenceSpec:
     fps: float
     episodes: tuple[Episode, ...] = ()
     posed: bool = False
+    #: whose action-unit mix drives the face: ``"posed"`` (actors: weak orbital tightening,
+    #: exaggerated brow and levator, flat apex; the default of a posed display) or ``"genuine"``
+    au_mix: str = ""
     speed: str = "medium"
     level: float = 0.0
     drive: str = "pain"
@@ -115,7 +118,10 @@ def plan_sequence(identity: Identity, domain: Domain, spec: SequenceSpec, rng: n
     n, fps = spec.n_frames, spec.fps
     t = np.arange(n) / fps
     env = episode_envelope(t, list(spec.episodes))
-    au = pain_au_curves(env, identity, fps, rng, posed=spec.posed)
+    mix = spec.au_mix or ("posed" if spec.posed else "genuine")
+    if mix not in ("posed", "genuine"):
+        raise ValueError(f"unknown au_mix {spec.au_mix!r}: 'posed' or 'genuine'")
+    au = pain_au_curves(env, identity, fps, rng, posed=mix == "posed")
     au.update(distractor_curves(n, fps, identity, rng, smile_prob=spec.smile_prob,
                                 talk_prob=spec.talk_prob))
     au = {a: au[a] for a in AU_ORDER}

@@ -12,7 +12,8 @@
 * grids: row and column labels are read from the transcribed tables (``paper_tables/ahdi.csv``),
   so computed rows carry the paper's labels; profiles cut the sweeps (``Profile.sweep_keep``);
 * data: :func:`genuine_posed_samples` (BioVid Part A + the posed part, subject-grouped folds
-  over their union, :func:`subject_split`).
+  over their union, :func:`subject_split`); :func:`posed_onset_samples`, the simulator variants of
+  the posed-onset study (beyond the paper).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "setup",
     "backbone_of",
     "backbone_note",
+    "narrowable",
     "representation",
     "recipe",
     "TransferImageRecipe",
@@ -57,6 +59,8 @@ __all__ = [
     "genuine_posed",
     "unbc_target",
     "genuine_posed_samples",
+    "POSED_ONSET_KNOBS",
+    "posed_onset_samples",
     "subject_split",
     "paper_rows",
     "patch_row",
@@ -109,6 +113,12 @@ def backbone_of(label: str) -> str:
 def backbone_note(image_setup: ImageSetup, model: str) -> str:
     """What the setup reduces for ``model`` (width, input size), for the notebook's reduced list."""
     return image_setup.backbone(model)[2]
+
+
+def narrowable(image_setup: ImageSetup, model: str) -> bool:
+    """Whether the setup narrows ``model`` to its width (ResNets, EfficientNet); Inception-v3,
+    Xception, ViT and Swin run at full width at every profile."""
+    return bool({"width", "base_width", "width_mult"} & set(image_setup.backbone(model)[0]))
 
 
 def representation(name: str, params: Mapping[str, Any] | None = None, *, size: int) -> Representation:
@@ -195,6 +205,26 @@ def genuine_posed_samples(run: Any) -> list[Sample]:
     genuine = run.open_dataset().samples
     posed = run.open_dataset(part="posed").samples
     return [*genuine, *posed]
+
+
+#: the posed-onset study's simulator knobs besides the speed-up: genuine windows of PA4 only
+POSED_ONSET_KNOBS: dict[str, Any] = {"genuine_levels": (4,)}
+
+
+def posed_onset_samples(run: Any, speedup: float) -> list[Sample]:
+    """Genuine (PA4) and posed videos of the simulator variant whose posed windows are drawn like
+    genuine PA4 windows of the same subjects with their onsets and offsets ``speedup`` times faster
+    (:class:`~pain_lib.synth.scales.ScaleParams`, ``posed_onset_speedup``; 1: no difference at
+    all), at the run's synthetic scale and seed. Generated into the project's data folder on first
+    use (a study of the simulator: it has no real-data counterpart)."""
+    from ... import synth
+    from ...data import open_dataset
+
+    if not float(speedup) >= 1:
+        raise ValueError(f"posed-onset speed-up must be >= 1 (1: posed onsets as fast as genuine ones), got {speedup!r}")
+    root = synth.ensure("synth-biovid", run.profile.synth_scale, seed=int(run.params.get("synth_seed", 0)),
+                        progress=False, posed_onset_speedup=float(speedup), **POSED_ONSET_KNOBS)
+    return [*open_dataset("synth-biovid", root).samples, *open_dataset("synth-biovid", root, part="posed").samples]
 
 
 def subject_split(samples: Sequence[Sample], cv: str, seed: int = 0) -> pd.DataFrame:

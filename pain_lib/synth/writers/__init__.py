@@ -62,7 +62,7 @@ WRITERS: dict[str, Writer] = {
     "synth-unbc": Writer(unbc.write_subject, _finalize_unbc, unbc.LABEL_PATTERNS,
                          lambda p: p.n_subjects * p.seqs_per_subject * sum(p.seq_frames) / 2),
     "synth-biovid": Writer(biovid.write_subject, _finalize_biovid, biovid.LABEL_PATTERNS,
-                           lambda p: p.n_subjects * (5 * p.windows_per_class + p.posed_per_subject)
+                           lambda p: p.n_subjects * (len(p.genuine_levels) * p.windows_per_class + p.posed_per_subject)
                            * p.window_s * p.fps),
     "synth-mint": Writer(mint.write_subject, _finalize_mint, ("synth_truth/sweeps.tsv",),
                          lambda p: p.n_subjects * p.trials * 5 * p.sweeps_per_level

@@ -14,11 +14,14 @@ the month first), classes BL1 (0) and PA1-PA4 (1-4).  Low stimulus levels rarely
 face response (PA1 12 %, PA2 30 %, PA3 60 %, PA4 85 % of windows, scaled by the subject's
 expressiveness) while the heart rate rises with the level in every window.  The posed part
 has the same subjects acting pain of intended intensity 1-4 (PP1-PP4): fast onsets, weak
-orbital tightening and no heart-rate response.
+orbital tightening and no heart-rate response. Two study knobs of
+:class:`~pain_lib.synth.scales.ScaleParams` change this: ``genuine_levels`` (which genuine classes
+are written) and ``posed_onset_speedup`` (posed windows drawn like genuine PA4 windows, only faster).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -75,6 +78,16 @@ def _write_bio(root: Path, subject: str, sample: str, plan, rng: np.random.Gener
                    fmt=("%d", "%.5f", "%.5f", "%.4f"))
 
 
+def genuine_episodes(rng: np.random.Generator, identity, level: int, window_s: float) -> tuple:
+    """The face response of a genuine window at stimulus ``level`` (none, or one episode)."""
+    prob = FACE_RESPONSE_PROB[level] * min(1.0, 1.1 * identity.expressiveness)
+    if rng.random() >= prob:
+        return ()
+    peak = float(np.clip(0.2 + 0.18 * level + rng.normal(0, 0.1), 0.15, 1.0))
+    return (sample_episode(rng, float(rng.uniform(0.05, 0.45)) * window_s, peak,
+                           identity.speed, hold=(0.2 * window_s, 0.5 * window_s)),)
+
+
 def write_subject(job: SubjectJob) -> dict:
     """Write one subject's windows in both parts; return samples.csv rows and truth entries."""
     root, p = Path(job.root), job.params
@@ -84,32 +97,35 @@ def write_subject(job: SubjectJob) -> dict:
     name = subject_name(job.index, rng, identity.sex, identity.age)
     renderer = FaceRenderer(identity, p.domain)
     n_frames = int(round(p.window_s * p.fps))
-    n_gen = len(CLASS_NAMES) * p.windows_per_class
+    levels = tuple(p.genuine_levels)
+    n_gen = len(levels) * p.windows_per_class
     trial_numbers = rng.permutation(n_gen + p.posed_per_subject) + 1  # session order
     out = {"subject": name, "rows": {"genuine": [], "posed": []}, "truth": {"genuine": {}, "posed": {}}}
     for k in range(n_gen + p.posed_per_subject):
         posed = k >= n_gen
         part = "posed" if posed else "genuine"
         srng = rng_for(job.seed, job.flavour, job.index, k + 1)
+        au_mix = "posed" if posed else "genuine"
         if posed:
             j = k - n_gen
             level = 1 + j % 4
             cls_name, cls_id = POSED_CLASS_NAMES[level - 1], level
-            episodes = (sample_episode(srng, float(srng.uniform(0.15, 0.35)) * p.window_s,
-                                       float(np.clip(0.35 + 0.15 * level + srng.normal(0, 0.08), 0.2, 1)),
-                                       identity.speed, posed=True,
-                                       hold=(0.25 * p.window_s, 0.4 * p.window_s)),)
+            if p.posed_onset_speedup > 0:  # a genuine PA4 display, only faster (a study knob)
+                s = p.posed_onset_speedup
+                episodes = tuple(dataclasses.replace(e, rise=e.rise / s, fall=e.fall / s, posed=True)
+                                 for e in genuine_episodes(srng, identity, 4, p.window_s))
+                au_mix = "genuine"
+            else:
+                episodes = (sample_episode(srng, float(srng.uniform(0.15, 0.35)) * p.window_s,
+                                           float(np.clip(0.35 + 0.15 * level + srng.normal(0, 0.08), 0.2, 1)),
+                                           identity.speed, posed=True,
+                                           hold=(0.25 * p.window_s, 0.4 * p.window_s)),)
         else:
-            level = k // p.windows_per_class
+            level = levels[k // p.windows_per_class]
             cls_name, cls_id = CLASS_NAMES[level], level
-            prob = FACE_RESPONSE_PROB[level] * min(1.0, 1.1 * identity.expressiveness)
-            episodes = ()
-            if srng.random() < prob:
-                peak = float(np.clip(0.2 + 0.18 * level + srng.normal(0, 0.1), 0.15, 1.0))
-                episodes = (sample_episode(srng, float(srng.uniform(0.05, 0.45)) * p.window_s, peak,
-                                           identity.speed, hold=(0.2 * p.window_s, 0.5 * p.window_s)),)
+            episodes = genuine_episodes(srng, identity, level, p.window_s)
         sample = f"{name}-{cls_name}-{trial_numbers[k]:03d}"
-        spec = SequenceSpec(n_frames=n_frames, fps=p.fps, episodes=episodes, posed=posed,
+        spec = SequenceSpec(n_frames=n_frames, fps=p.fps, episodes=episodes, posed=posed, au_mix=au_mix,
                             speed=identity.speed, level=float(level), drive="stimulus",
                             smile_prob=0.05, talk_prob=0.03, biosignals=True, duration=p.window_s)
         plan = plan_sequence(identity, p.domain, spec, srng, renderer=renderer)
