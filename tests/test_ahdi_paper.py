@@ -185,3 +185,22 @@ def test_genuine_posed_folds_split_by_subject(tmp_path_factory):
 
     for sp in splits(samples, "group-kfold:2"):
         assert not {samples[i].subject for i in sp.train} & {samples[i].subject for i in sp.test}
+
+
+# ------------------------------------------------------------------ the posed-onset study's data
+def test_posed_onset_variants_hold_pa4_and_posed_videos_of_the_same_subjects(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("PAIN_LIB_DATA", str(tmp_path))
+    run = SimpleNamespace(profile=PROFILES["tiny"], params={"synth_seed": 0})
+    task = paper.genuine_posed()
+    variants = {s: task.select(paper.posed_onset_samples(run, s)) for s in (1.0, 8.0)}
+    for samples in variants.values():
+        values = task.values(samples)
+        assert sorted(values) == [0] * 4 + [1] * 4  # one genuine PA4 and one posed window per tiny subject
+        assert {s.sample_id.split("-")[1] for s, v in zip(samples, values) if not v} == {"PA4"}
+        assert {s.subject for s, v in zip(samples, values) if v} == {s.subject for s, v in zip(samples, values) if not v}
+    slow, fast = ([s.video for s in variants[k]] for k in (1.0, 8.0))
+    assert [p.name for p in slow] == [p.name for p in fast] and slow[0].parent != fast[0].parent  # one folder each
+    with pytest.raises(ValueError, match="speed-up must be >= 1"):
+        paper.posed_onset_samples(run, 0.5)
