@@ -167,7 +167,6 @@ PROFILES: dict[str, Profile] = {
         lr_step=7,
         grad_clip=5.0,
         claims_only=True,
-        image_epoch_factor=3,
         pretext_epochs=1,
         identity_epochs=2,
         reduced=(
@@ -177,8 +176,6 @@ PROFILES: dict[str, Profile] = {
             "only the table cells the claims compare (the smallest network size of each sweep, the "
             "settings a claim names); every other cell is shown as 'run at full'",
             "10 epochs (lr / 10 after 7); every fold of 3 subject-grouped folds instead of leave-one-subject-out",
-            "image recipes (one image per video) 30 epochs, lr / 10 after 21 (at 10, ResNet-50 on SDI did not learn "
-            "UNBC's PSPI: PCC 0.09, 0.38 at 30)",
             "SGD lr 0.03 at batch 8 on standardised targets (paper: 0.01 at batch 64 over up to 200 epochs; "
             "at 0.003 the networks did not learn in this budget, at 0.05 they diverged); gradient norm clipped "
             "at 5, about twice a step's median norm (without it SCN stalled at chance in one fold of three and "

@@ -302,9 +302,13 @@ def test_profiles_choose_each_2d_familys_width_and_input_size():
     setup = ImageSetup.from_profile(standard)
     assert (setup.size, setup.width) == (32, 8)
     # one item per video and epoch: the profile's schedule times its image_epoch_factor
-    k = standard.image_epoch_factor
-    assert k > 1 and (setup.epochs, setup.lr_step) == (standard.epochs * k, standard.lr_step * k)
-    assert ImageSetup.from_profile(standard, epochs=3).epochs == 3
+    full = get_profile("full")
+    k = full.image_epoch_factor
+    assert k > 1 and (ImageSetup.from_profile(full).epochs, ImageSetup.from_profile(full).lr_step) == (
+        full.epochs * k, full.lr_step * k)
+    assert (setup.epochs, setup.lr_step) == (standard.epochs * standard.image_epoch_factor,
+                                             standard.lr_step * standard.image_epoch_factor)
+    assert ImageSetup.from_profile(full, epochs=3).epochs == 3
     assert setup.backbone("resnet50")[:2] == ({"width": 8}, 32)
     assert setup.backbone("resnet2d")[:2] == ({"base_width": 8}, 32)
     assert setup.backbone("efficientnet_b0")[0] == {"width_mult": 0.125}
