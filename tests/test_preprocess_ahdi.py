@@ -137,3 +137,82 @@ def test_fixed_segment_ahdi_of_a_static_clip_is_zero_and_one_segment_is_refused(
     assert np.abs(res.level1).max() < 1e-3 and np.abs(res.image).max() < 1e-3  # 0..255 units
     with pytest.raises(ValueError, match="at least 2 segments"):
         A.ahdi(clip, segment_length=20)
+
+
+# ------------------------------------------------------------------ the pairs hierarchy (Eq. 4)
+def _luma_by_hand(clip):
+    """``(T, H, W, 3)`` -> ``(T, H, W)`` BT.601 luma."""
+    return clip[..., 0] * 0.299 + clip[..., 1] * 0.587 + clip[..., 2] * 0.114
+
+
+def _lcn_by_hand(img, p, floor=4.0):
+    """``(H, W)`` -> (x - patch mean) / sqrt(patch variance + floor^2), reflect borders."""
+    m = _patch_mean_by_hand(img[..., None], p)[..., 0]
+    m2 = _patch_mean_by_hand((img * img)[..., None], p)[..., 0]
+    return (img - m) / np.sqrt(np.maximum(m2 - m * m, 0) + floor ** 2)
+
+
+def test_pairs_ahdi_equals_hand_computed_pair_rank_pooling():
+    """T = 20, segment_length = 5: segments [0,5) [5,10) [10,15) [15,20); the pairs are
+    [0,10) [5,15) [10,20) (written here), each rank-pooled with M = 10 over the luma frames' 3 x 3
+    local contrast normalisation; the three pair maps are the image's channels in time order."""
+    rng = np.random.default_rng(11)
+    clip = rng.random((20, 7, 6, 3)) * 255  # (T, H, W, C)
+    res = A.ahdi_details(clip, segment_length=5, patch_size=3, overlap=0.0, motion=np.zeros(20),
+                         patch_mode="normalize", hierarchy="pairs")
+    np.testing.assert_array_equal(res.segments, [[0, 5], [5, 10], [10, 15], [15, 20]])
+    np.testing.assert_array_equal(res.windows, [[0, 10], [5, 15], [10, 20]])
+    frames = np.stack([_lcn_by_hand(f, 3) for f in _luma_by_hand(clip)])
+    maps = [np.tensordot(_arp_weights_by_hand(e - s), frames[s:e], axes=(0, 0)) for s, e in ((0, 10), (5, 15), (10, 20))]
+    expect = np.stack(maps, axis=-1)  # (H, W, 3)
+    assert res.image.shape == (7, 6, 3) and res.level1.shape == (3, 7, 6, 1)
+    np.testing.assert_allclose(res.level1[..., 0], np.stack(maps), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(res.image, expect, rtol=1e-4, atol=1e-4 * np.abs(expect).max())
+
+
+def test_pairs_ahdi_two_pairs_interpolate_and_mean_patch_is_linear():
+    """Three segments give two pair maps: the channels are (P1, (P1 + P2) / 2, P2); with
+    ``patch_mode="mean"`` and p = 1 the maps are plain rank pooling of the luma."""
+    rng = np.random.default_rng(12)
+    clip = rng.random((12, 4, 5, 3)) * 255
+    img = A.ahdi(clip, segment_length=4, patch_size=1, overlap=0.0, motion=np.zeros(12), hierarchy="pairs")
+    luma = _luma_by_hand(clip)
+    p1, p2 = (np.tensordot(_arp_weights_by_hand(8), luma[s:e], axes=(0, 0)) for s, e in ((0, 8), (4, 12)))
+    np.testing.assert_allclose(img, np.stack([p1, (p1 + p2) / 2, p2], -1), rtol=1e-4, atol=1e-3)
+
+
+def test_pairs_to_channels_groups_in_time_order():
+    maps = torch.arange(5, dtype=torch.float64)[:, None, None].expand(5, 2, 2)
+    np.testing.assert_allclose(A.pairs_to_channels(maps)[:, 0, 0], [0.5, 2.5, 4.0])  # {0,1} {2,3} {4}
+    np.testing.assert_allclose(A.pairs_to_channels(maps[:3])[:, 0, 0], [0, 1, 2])
+    np.testing.assert_allclose(A.pairs_to_channels(maps[:1])[:, 0, 0], [0, 0, 0])
+    np.testing.assert_array_equal(A.pair_windows(np.array([[0, 4], [4, 9], [9, 12]])), [[0, 9], [4, 12]])
+    with pytest.raises(ValueError, match="m >= 2"):
+        A.pair_windows(np.array([[0, 4]]))
+
+
+def test_pairs_ahdi_of_a_static_clip_is_zero_and_bad_hierarchy_is_refused():
+    rng = np.random.default_rng(13)
+    clip = np.repeat(rng.integers(0, 256, (1, 8, 8, 3)).astype(np.uint8), 24, axis=0)
+    img = A.ahdi(clip, hierarchy="pairs", patch_mode="normalize", overlap=0.0)
+    assert img.shape == (8, 8, 3) and np.abs(img).max() < 1e-4
+    with pytest.raises(ValueError, match="hierarchy must be 'rank' or 'pairs'"):
+        A.ahdi(clip, hierarchy="pair")
+
+
+def test_pairs_ahdi_keeps_when_the_motion_happened():
+    """A square that moves only in the last quarter: the adaptive segments are shortest there,
+    and only the last pair's channel (blue) sees the motion; the first pair (red: segments 1-2,
+    static frames) is zero."""
+    from pain_lib.papers.ahdi import AHDI_PARAMS
+
+    clip = np.full((40, 32, 32, 3), 90, np.uint8)
+    for t in range(40):
+        x = 4 if t < 30 else 4 + 2 * (t - 30)
+        clip[t, 10:18, x:x + 8] = 220
+    res = A.ahdi_details(clip, **AHDI_PARAMS)
+    lengths = res.segments[:, 1] - res.segments[:, 0]
+    assert lengths.sum() == 40 and lengths[-1] == lengths.min() and lengths[-1] < lengths[0]
+    assert res.windows[0, 1] <= 30  # the first pair ends before the motion starts
+    red, blue = np.abs(res.image[..., 0]).max(), np.abs(res.image[..., 2]).max()
+    assert red < 1e-4 and blue > 0.1

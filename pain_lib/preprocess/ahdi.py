@@ -28,6 +28,15 @@ motion, shorter segments"); we use the inverse ratio, normalised to sum to ``T``
 of a video must stay contiguous to be rank-pooled).  The patch size acts as the spatial
 support of each pooled descriptor (Table 3: 9x9 best).
 
+``hierarchy="pairs"`` reads Eq. 4 as the text around it describes it -- "an information weight
+map for every pair of overlapping video segments", giving "an (N-1)-channel image map" -- rather
+than as a second rank pooling: each pair of consecutive windows ``[w_q.start, w_{q+1}.end)`` is
+rank-pooled (Eqs. 1-2, ``M`` = the pair's frame count) over the luma frames' patch descriptors,
+and the ``N - 1`` grayscale maps are the image's channels (``N = 4`` gives exactly RGB; more maps
+are averaged in three contiguous groups, fewer interpolated, :func:`pairs_to_channels`). The
+channels keep *when* in the clip each change happened, which a second rank pooling of the layer-1
+images mixes away.
+
 The fixed-length variant (ahdi Table 4) is ``ahdi(..., segment_length=L)``: segments of
 ``L`` frames (the last one takes the remainder), same overlap and pooling.
 
@@ -67,6 +76,8 @@ __all__ = [
     "cluster_segments",
     "patch_normalize",
     "overlap_segments",
+    "pair_windows",
+    "pairs_to_channels",
     "ahdi",
     "ahdi_details",
 ]
@@ -76,11 +87,12 @@ __all__ = [
 class AHDIResult:
     """Everything AHDI computed, for plots and ablations."""
 
-    image: object  #: (C,H,W) torch or (H,W,C) NumPy, float32
+    image: object  #: (C,H,W) torch or (H,W,C) NumPy, float32 (``pairs``: C = 3)
     motion: np.ndarray  #: (T,) motion activity MA_t, pixels/frame
     segments: np.ndarray  #: (m, 2) [start, end) of the adaptive (non-overlapping) segments
-    windows: np.ndarray  #: (m, 2) [start, end) after overlap: what was rank-pooled
-    level1: object  #: (m,C,H,W) torch / (m,H,W,C) NumPy layer-1 dynamic images
+    windows: np.ndarray  #: (k, 2) [start, end) of what was rank-pooled: k = m windows after overlap
+    #: (``rank``) or the k = m - 1 pairs of consecutive windows (``pairs``)
+    level1: object  #: (k,C,H,W) torch / (k,H,W,C) NumPy layer-1 dynamic images (``pairs``: C = 1)
 
 
 def motion_activity(frames, *, flow=None, method: str = "farneback", layout: str = "auto") -> np.ndarray:
@@ -264,6 +276,40 @@ def overlap_segments(segments: np.ndarray, overlap: float, T: int) -> np.ndarray
     return seg
 
 
+def pair_windows(windows: np.ndarray) -> np.ndarray:
+    """The windows of every pair of consecutive segments: ``(m, 2)`` -> ``(m - 1, 2)``, pair ``q``
+    spanning ``[windows[q, 0], windows[q + 1, 1])`` (the ``pairs`` hierarchy, module docstring)."""
+    w = np.asarray(windows, dtype=np.int64)
+    if w.ndim != 2 or w.shape[1] != 2 or len(w) < 2:
+        raise ValueError(f"windows: expected an (m, 2) array with m >= 2; got shape {w.shape}")
+    return np.stack([w[:-1, 0], w[1:, 1]], axis=1)
+
+
+def pairs_to_channels(maps: torch.Tensor, channels: int = 3) -> torch.Tensor:
+    """``(K, H, W)`` pair maps -> ``(channels, H, W)``: ``K == channels`` as they are; more maps
+    are averaged in ``channels`` contiguous, near-equal groups (time order kept); fewer are
+    linearly interpolated along time (``K == 1`` fills every channel)."""
+    K = maps.shape[0]
+    if maps.ndim != 3 or K < 1:
+        raise ValueError(f"maps: expected a non-empty (K, H, W) tensor; got shape {tuple(maps.shape)}")
+    if K >= channels:
+        groups = np.array_split(np.arange(K), channels)
+        return torch.stack([maps[g[0]:g[-1] + 1].mean(0) for g in groups])
+    pos = np.linspace(0.0, K - 1.0, channels)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, K - 1)
+    w = torch.as_tensor(pos - lo, dtype=maps.dtype, device=maps.device)[:, None, None]
+    return maps[lo] * (1 - w) + maps[hi] * w
+
+
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    """``(C, T, H, W)`` -> ``(1, T, H, W)`` BT.601 luma of RGB (a one-channel clip as it is)."""
+    if x.shape[0] == 1:
+        return x
+    coef = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device)
+    return torch.einsum("cthw,c->thw", x, coef).unsqueeze(0)
+
+
 def _patch_mean(x: torch.Tensor, patch: int) -> torch.Tensor:
     """``(N,C,H,W)`` -> mean over the ``patch x patch`` neighbourhood (reflect borders)."""
     if patch == 1:
@@ -285,6 +331,7 @@ def ahdi_details(
     segmentation: str = "rescale",
     patch_mode: str = "mean",
     patch_floor: float = 4.0,
+    hierarchy: str = "rank",
     motion=None,
     layout: str = "auto",
     device=None,
@@ -302,6 +349,8 @@ def ahdi_details(
         raise ValueError(f"patch_mode='normalize' needs patch_size >= 3, got {patch_size}")
     if not patch_floor > 0:
         raise ValueError(f"patch_floor must be > 0, got {patch_floor!r}")
+    if hierarchy not in ("rank", "pairs"):
+        raise ValueError(f"hierarchy must be 'rank' or 'pairs', got {hierarchy!r}")
     x, info = _check_clip(clip, channels=(1, 3), min_frames=4, layout=layout, device=device)
     C, T, H, W = x.shape
     if motion is None:
@@ -322,6 +371,9 @@ def ahdi_details(
             f"(segment_length={segment_length})"
         )
     wins = overlap_segments(segs, overlap, T)
+    if hierarchy == "pairs":
+        return _pairs_image(x, info, motion, segs, pair_windows(wins), patch_mode, int(patch_size), patch_floor,
+                            nonlinearity)
     # layer 1: one dynamic image per (overlapping) window, as one (m, T) weight matrix
     Wm = np.zeros((len(wins), T))
     for i, (s, e) in enumerate(wins):  # loop over segments (a handful), not pixels
@@ -344,6 +396,24 @@ def ahdi_details(
     )
 
 
+def _pairs_image(x, info, motion, segs, wins, patch_mode, patch, floor, nonlinearity) -> AHDIResult:
+    """The ``pairs`` hierarchy: one luma dynamic image per pair window -> the image's channels."""
+    T = x.shape[1]
+    Wm = np.zeros((len(wins), T))
+    for i, (s, e) in enumerate(wins):
+        Wm[i, s:e] = approx_rank_pooling_weights(int(e - s))
+    luma = _luma(x).transpose(0, 1)  # (T, 1, H, W)
+    frames = patch_normalize(luma, patch, floor=floor) if patch_mode == "normalize" else luma
+    a = torch.as_tensor(Wm, dtype=frames.dtype, device=frames.device)
+    level1 = torch.einsum("mt,tchw->mchw", a, frames)  # (m-1, 1, H, W)
+    if patch_mode == "mean":
+        level1 = _patch_mean(level1, patch)
+    z = torch.sign(level1) * torch.sqrt(level1.abs()) if nonlinearity == "ssr" else level1
+    image = pairs_to_channels(z[:, 0])
+    return AHDIResult(image=_restore(image, info), motion=motion, segments=segs, windows=wins,
+                      level1=_restore(level1, info, channel_dim=1))
+
+
 def ahdi(
     clip,
     *,
@@ -356,6 +426,7 @@ def ahdi(
     segmentation: str = "rescale",
     patch_mode: str = "mean",
     patch_floor: float = 4.0,
+    hierarchy: str = "rank",
     motion=None,
     layout: str = "auto",
     device=None,
@@ -378,6 +449,9 @@ def ahdi(
             contrast normalisation over the patch, before pooling; ``patch_size >= 3``).
         patch_floor: the ``normalize`` mode's floor of the patch standard deviation (intensity
             units of the clip, 0..255 for uint8).
+        hierarchy: ``"rank"`` (layer 2 rank-pools the segments' dynamic images into one image)
+            or ``"pairs"`` (one luma dynamic image per pair of consecutive segments, the pairs as
+            the image's channels, Eq. 4's "(N-1)-channel image map"); see the module docstring.
         motion: precomputed ``(T,)`` motion activity (skips Farneback).
         device: compute device for the pooling (flow runs on the CPU).
 
@@ -388,6 +462,7 @@ def ahdi(
     return ahdi_details(
         clip, n_segments=n_segments, segment_length=segment_length, patch_size=patch_size,
         overlap=overlap, epsilon=epsilon, nonlinearity=nonlinearity, segmentation=segmentation,
-        patch_mode=patch_mode, patch_floor=patch_floor, motion=motion, layout=layout, device=device,
+        patch_mode=patch_mode, patch_floor=patch_floor, hierarchy=hierarchy, motion=motion, layout=layout,
+        device=device,
     ).image
 

@@ -14,7 +14,8 @@ disk with :class:`~pain_lib.preprocess.cache.FeatureCache`) and the ``plot_*`` f
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,7 @@ def compute_representations(
     mdv_stride: int = 10,
     ahdi_segments: int = 4,
     ahdi_patch: int = 9,
+    ahdi_options: Mapping[str, Any] | None = None,
     ssd_lengths: Sequence[int] = (5, 10, 20, 40, 60),
     ssd_patch: int = 5,
     device=None,
@@ -130,6 +132,8 @@ def compute_representations(
     Keys: ``mean``, ``dynamic`` (``(H,W,3)`` float), ``flow`` (``(T-1,H,W,2)``),
     ``mdv`` (``(N,H,W,3)``), ``ahdi``, ``ahdi_motion``, ``ahdi_segments``, ``ahdi_windows``,
     ``ahdi_level1``, ``ssd_lengths`` (the lengths that fit: ``T >= 2 l``) and ``ssd_<l>``.
+    ``ahdi_options``: further keyword arguments of :func:`~pain_lib.preprocess.ahdi.ahdi_details`
+    (a paper's reading, e.g. the ``ahdi`` package's ``AHDI_PARAMS``).
     Windows longer than the clip shrink to fit (MDV window ``min(M, T)``).  Cached on disk
     under ``identity`` (default: the clip's content) and the parameters.
     """
@@ -137,7 +141,7 @@ def compute_representations(
     T = clip.shape[0]
     params = dict(flow_method=flow_method, mdv_window=mdv_window, mdv_stride=mdv_stride,
                   ahdi_segments=ahdi_segments, ahdi_patch=ahdi_patch, ssd_lengths=list(ssd_lengths),
-                  ssd_patch=ssd_patch, shape=list(clip.shape))
+                  ssd_patch=ssd_patch, shape=list(clip.shape), ahdi_options=dict(ahdi_options or {}))
 
     def compute():
         out: dict[str, np.ndarray] = {}
@@ -148,7 +152,7 @@ def compute_representations(
         out["mdv"] = rp.multiple_dynamic_images(clip, max(2, min(mdv_window, T)), mdv_stride)
         motion = _ahdi.motion_activity(clip, flow=fl if flow_method == "farneback" else None)
         det = _ahdi.ahdi_details(clip, n_segments=ahdi_segments, patch_size=ahdi_patch, motion=motion,
-                                 device=device)
+                                 device=device, **dict(ahdi_options or {}))
         out.update(ahdi=det.image, ahdi_motion=det.motion, ahdi_segments=det.segments,
                    ahdi_windows=det.windows, ahdi_level1=det.level1)
         fits = [int(v) for v in ssd_lengths if T >= 2 * int(v)]
@@ -163,7 +167,11 @@ def compute_representations(
 # ----------------------------------------------------------------------------------- plotting
 def _show(ax, img, title, *, signed=True):
     img = np.asarray(img)
-    ax.imshow(rp.to_uint8_image(img) if signed else img)
+    img = rp.to_uint8_image(img) if signed else img
+    if img.ndim == 3 and img.shape[-1] == 1:  # a one-channel map (the pairs hierarchy's layer 1)
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(img)
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -210,37 +218,41 @@ def plot_representations(rows: dict[str, tuple[np.ndarray, dict]], *, n_frames: 
     return fig
 
 
-def plot_ahdi_figure(clip: np.ndarray, rep: dict, *, title: str = ""):
+def plot_ahdi_figure(clip: np.ndarray, rep: dict, *, title: str = "", image_label: str = "AHDI"):
     """ahdi Figure 2 as a data figure: motion activity with the adaptive segments (shaded) and
-    their overlapping windows (bars), the layer-1 dynamic images, and the AHDI image."""
+    the windows that were rank-pooled (bars: the overlapping segments, or the pairs of
+    consecutive segments of the ``pairs`` hierarchy), each window's layer-1 dynamic image, and
+    the AHDI image."""
     import matplotlib.pyplot as plt
 
     seg, win, motion = rep["ahdi_segments"], rep["ahdi_windows"], rep["ahdi_motion"]
-    m = len(seg)
-    fig = plt.figure(figsize=(2.0 * (m + 1), 4.6))
-    gs = fig.add_gridspec(2, m + 1, height_ratios=[1.1, 1.0])
+    m, k = len(seg), len(win)
+    fig = plt.figure(figsize=(2.0 * (k + 1), 4.6))
+    gs = fig.add_gridspec(2, k + 1, height_ratios=[1.1, 1.0])
     ax = fig.add_subplot(gs[0, :])
     t = np.arange(len(motion))
     ax.plot(t, motion, color="k", lw=1.2, label="motion activity $MA_t$")
-    colours = plt.cm.tab10(np.arange(m) % 10)
+    seg_colours = plt.cm.Pastel1(np.arange(m) % 9)
+    win_colours = plt.cm.tab10(np.arange(k) % 10)
     top = float(motion.max()) if motion.max() > 0 else 1.0
-    for i, ((s, e), (ws, we)) in enumerate(zip(seg, win)):
-        ax.axvspan(s - 0.5, e - 0.5, color=colours[i], alpha=0.18)
-        ax.hlines(top * (1.08 + 0.06 * (i % 2)), ws - 0.5, we - 0.5, color=colours[i], lw=4)
+    for i, (s, e) in enumerate(seg):
+        ax.axvspan(s - 0.5, e - 0.5, color=seg_colours[i], alpha=0.5)
         ax.text((s + e - 1) / 2, top * 0.95, f"$L_{i + 1}$={e - s}", ha="center", va="top", fontsize=8)
+    for i, (ws, we) in enumerate(win):
+        ax.hlines(top * (1.06 + 0.05 * (i % 3)), ws - 0.5, we - 0.5, color=win_colours[i], lw=4)
     ax.set_xlabel("frame t")
     ax.set_ylabel("mean |flow| (px/frame)")
     ax.set_xlim(-0.5, len(motion) - 0.5)
     ax.set_ylim(0, top * 1.25)
-    ax.set_title("Adaptive segmentation (shaded) and overlapping windows (bars): shorter segments where motion is high",
+    ax.set_title("Adaptive segments (shaded; shorter where motion is high) and the rank-pooled windows (bars)",
                  fontsize=9)
     ax.legend(loc="upper left", fontsize=8)
-    for i in range(m):
+    for i in range(k):
         a = fig.add_subplot(gs[1, i])
         ws, we = win[i]
         _show(a, rep["ahdi_level1"][i], f"layer 1, window {i + 1}\nframes {ws}-{we - 1}")
-    a = fig.add_subplot(gs[1, m])
-    _show(a, rep["ahdi"], "AHDI (layer 2)")
+    a = fig.add_subplot(gs[1, k])
+    _show(a, rep["ahdi"], image_label)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

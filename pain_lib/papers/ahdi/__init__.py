@@ -68,11 +68,12 @@ __all__ = [
     "mdv_params",
 ]
 
-#: this package's reading of AHDI (NOTES.md ``patch`` and ``segments``): change-point clusters of
-#: the motion activity cut finer where it is high; patch descriptors by local contrast
-#: normalisation over the p x p patch (non-linear: the patch size matters); the paper's best 9 x 9
-AHDI_PARAMS: dict[str, Any] = {"n_segments": 4, "patch_size": 9, "segmentation": "clusters",
-                               "patch_mode": "normalize", "overlap": 0.5}
+#: this package's reading of AHDI (NOTES.md ``patch`` and ``segments``): Algorithm 1's equal split
+#: rescaled by the inverse motion (time-aligned segments); patch descriptors by local contrast
+#: normalisation over the p x p patch (non-linear: the patch size matters), the paper's best 9 x 9;
+#: Eq. 4 as "a weight map for every pair of segments": the N - 1 pair maps are the image's channels
+AHDI_PARAMS: dict[str, Any] = {"n_segments": 4, "patch_size": 9, "segmentation": "rescale",
+                               "patch_mode": "normalize", "overlap": 0.0, "hierarchy": "pairs"}
 
 #: the paper's backbone labels (Table 1, references stripped) -> registered 2D models
 BACKBONES: dict[str, str] = {
