@@ -250,7 +250,7 @@ def plot_ahdi_figure(clip: np.ndarray, rep: dict, *, title: str = "", image_labe
     for i in range(k):
         a = fig.add_subplot(gs[1, i])
         ws, we = win[i]
-        _show(a, rep["ahdi_level1"][i], f"layer 1, window {i + 1}\nframes {ws}-{we - 1}")
+        _show(a, rep["ahdi_level1"][i], f"dynamic image of window {i + 1}\nframes {ws}-{we - 1}")
     a = fig.add_subplot(gs[1, k])
     _show(a, rep["ahdi"], image_label)
     if title:
