@@ -85,6 +85,9 @@ LONG_LABELS = {
     ("ahdi", "figure-5"): ({"without knowledge transfer", "with knowledge transfer"}, r"ResNet-\d+"),
     # AHDI, beyond the paper: genuine vs posed accuracy by posed-onset speed-up, beside the opened dataset
     ("ahdi", "posed-onset"): ({"AHDI", "SDI", "raw frame"}, r"x\d+(\.\d+)?|.+: its own posed display"),
+    # SSD, beyond the paper: cross-dataset AUC by imaging-domain gap, beside the real pair
+    ("ssd", "domain-gap"): ({"RGB, supervised", "RGB, self-supervised", "SSD, supervised", "SSD, self-supervised"},
+                            r"gap \d+(\.\d+)?|\S+ -> \S+"),
 }
 
 #: (paper, file stem) -> (columns it must have, columns that must be finite numbers)
@@ -95,6 +98,8 @@ PLAIN_TABLES = {
     ("binary", "code-length-costs"): (["code", "accuracy", "references", "code_bytes", "float_bytes", "code_search_s",
                                         "float_search_s"], ["code_bytes", "float_bytes", "code_search_s", "float_search_s"]),
     ("ahdi", "posed-onset-thresholds"): (["representation", "tells posed from genuine", "x1 (null step)"], []),
+    ("ssd", "domain-gap-advantage"): (["training", "gap", "SSD - RGB (AUC points)", "lo", "hi", "within_noise",
+                                        "both learned"], ["SSD - RGB (AUC points)", "lo", "hi"]),
     ("overview", "artifact-status"): (["paper", "artifact", "kind", "title", "status", "notebook", "profile",
                                        "dataset"], []),
 }
@@ -103,7 +108,8 @@ STATUSES = {"regenerated", "failed", "interrupted", "diagram-only", "not yet"}
 #: the trivial and the linear baseline beside the networks
 WITH_BASELINES = {("scn", s) for s in ("table-1", "table-2", "table-4", "table-5", "table-6", "table-7", "table-8",
                                         "figure-7", "figure-8")}
-WITH_BASELINES |= {("ssd", s) for s in ("figure-3", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7")}
+WITH_BASELINES |= {("ssd", s) for s in ("figure-3", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7",
+                                        "domain-gap")}
 WITH_BASELINES |= {("binary", s) for s in ("table-1", "figure-2", "text-feature-combinations", "code-length")}
 WITH_BASELINES |= {("ahdi", s) for s in ("table-1", "table-2", "table-3", "table-4", "table-5", "table-6", "table-7", "table-8",
                                          "figure-5", "posed-onset")}

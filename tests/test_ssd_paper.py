@@ -219,3 +219,41 @@ def test_sweeps_and_long_enough_videos():
     assert [s.sample_id for s in ssd.videos_for_segment(vids, 20)] == ["v40", "v120"]
     assert [s.sample_id for s in ssd.videos_for_segment(vids, 20, flow=True)] == ["v120"]
     assert ssd.other_dataset("synth-unbc") == "synth-biovid" and ssd.other_dataset("biovid") == "unbc"
+
+
+def test_advantage_trend_reads_the_ends_of_the_gap_sweep():
+    import pandas as pd
+
+    def rows(a, b, learned=(True, True)):
+        return pd.DataFrame([{"setting": "gap 0", "difference": a[0], "lo": a[1], "hi": a[2], "learned": learned[0]},
+                             {"setting": "gap 2", "difference": b[0], "lo": b[1], "hi": b[2], "learned": learned[1]}])
+
+    assert ssd.advantage_trend(rows((1, -2, 4), (12, 6, 18)))[0] == "agrees"
+    assert ssd.advantage_trend(rows((12, 6, 18), (1, -2, 4)))[0] == "disagrees"
+    assert ssd.advantage_trend(rows((1, -2, 7), (6, 3, 9)))[0] == "cannot tell"  # bands overlap
+    # a network that did not learn at the widest gap is the curve falling, not a reason to skip
+    assert ssd.advantage_trend(rows((1, -2, 4), (12, 6, 18), (True, False)))[0] == "agrees"
+    assert ssd.advantage_trend(rows((1, -2, 4), (12, 6, 18), (False, True)))[0] == "not tested (did not learn)"
+    assert ssd.advantage_trend(rows((1, -2, 4), (12, 6, 18)).iloc[:1])[0] == "cannot tell"
+
+
+def test_domain_gap_pair_moves_only_the_target_domain(tmp_path, monkeypatch):
+    """Gap 0 and gap 1 share the source set and the target's subjects; the gap-0 target has the
+    source's background colour, refused gaps raise."""
+    from types import SimpleNamespace
+
+    from pain_lib.data.video import read_clip
+    from pain_lib.synth.scales import get_scale
+
+    monkeypatch.setenv("PAIN_LIB_DATA", str(tmp_path))
+    run = SimpleNamespace(profile=SimpleNamespace(synth_scale="tiny"), params={"synth_seed": 0})
+    src0, tgt0 = ssd.domain_gap_pair(run, 0.0)
+    src1, tgt1 = ssd.domain_gap_pair(run, 1.0)
+    assert [s.sample_id for s in src0] == [s.sample_id for s in src1]
+    assert {s.subject for s in tgt0} == {s.subject for s in tgt1}
+    assert {s.labels["class"] for s in tgt0} == {0, 4}  # only the classes the task reads
+    corner = {g: read_clip(t[0], [0])[0, :6, :6].reshape(-1, 3).mean(0) for g, t in ((0, tgt0), (1, tgt1))}
+    unbc_bg = np.array(get_scale("synth-unbc", "tiny").domain.bg_rgb)
+    assert np.abs(corner[0] - unbc_bg).sum() < np.abs(corner[1] - unbc_bg).sum()
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        ssd.domain_gap_pair(run, -0.5)

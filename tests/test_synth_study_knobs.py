@@ -95,3 +95,53 @@ def test_ensure_gives_a_variant_its_own_folder_and_reuses_it(tmp_path, monkeypat
     assert (root / synth.COMPLETE_MARKER).stat().st_mtime_ns == stamp
     with pytest.raises(ValueError, match="unknown generator parameter"):
         synth.ensure("synth-biovid", "tiny", progress=False, posed_onset=2.0)
+
+
+# ------------------------------------------------------------------ the domain-gap knob (ssd/06)
+def test_interpolate_domain_moves_every_condition_from_the_source_to_the_own_domain():
+    from pain_lib.synth.scales import interpolate_domain
+
+    src, own = get_scale("synth-unbc", "standard").domain, get_scale("synth-biovid", "standard").domain
+    at0, at1, at2 = (interpolate_domain(src, own, g) for g in (0.0, 1.0, 2.0))
+    assert at1 == own
+    for name in ("face_px", "noise_sigma", "blur_sigma", "pose_jitter", "light_side_drift"):
+        assert getattr(at0, name) == pytest.approx(getattr(src, name))
+        assert getattr(at2, name) == pytest.approx(max(2 * getattr(own, name) - getattr(src, name), 0.0))
+    np.testing.assert_allclose(at0.bg_rgb, src.bg_rgb)
+    np.testing.assert_allclose(np.mean(at0.skin_tones, 0), np.mean(src.skin_tones, 0))  # the mix moves...
+    assert len(at0.skin_tones) == len(own.skin_tones)  # ...the number of tones stays
+    assert at2.bg_clutter == 0.0  # 0.15 -> 0.0 -> clipped at 0, not -0.15
+    assert (at0.width, at0.height) == (own.width, own.height)
+
+
+def test_domain_gap_is_validated():
+    p = get_scale("synth-biovid", "tiny")
+    with pytest.raises(ValueError, match="domain_gap needs domain_source"):
+        p.replace(domain_gap=0.5)
+    with pytest.raises(ValueError, match="domain_gap must be a finite number >= 0"):
+        p.replace(domain_gap=-1.0, domain_source="synth-unbc")
+    with pytest.raises(ValueError, match="another flavour"):
+        synth.scales.resolve_domain("synth-biovid", "tiny", p.replace(domain_gap=0.0, domain_source="synth-biovid"))
+    with pytest.raises(ValueError, match="unknown synthetic flavour"):
+        synth.scales.resolve_domain("synth-biovid", "tiny", p.replace(domain_gap=0.0, domain_source="synth-x"))
+
+
+def test_a_gap_of_zero_renders_the_source_background(tmp_path):
+    """The top-left corner of the first frame is background: at gap 0 a BioVid-like video has
+    UNBC's background colour, at gap 1 its own; the marker records the domain it was made with."""
+    from pain_lib.data import open_dataset
+    from pain_lib.data.video import read_clip
+
+    small = {"n_subjects": 1, "windows_per_class": 1, "posed_per_subject": 1}
+    corner = {}
+    for g in (0.0, 1.0):
+        kw = {"domain_gap": g, "domain_source": "synth-unbc"} if g != 1.0 else {}
+        root = synth.generate("synth-biovid", "tiny", tmp_path / f"g{g}", progress=False, **small, **kw)
+        clip = read_clip(open_dataset("synth-biovid", root).samples[0], [0])
+        corner[g] = clip[0, :6, :6].reshape(-1, 3).mean(0)
+        marker = synth.read_marker(root)
+        assert marker["params"].get("domain_gap", 1.0) == g
+    unbc_bg = np.array(get_scale("synth-unbc", "tiny").domain.bg_rgb)
+    biovid_bg = np.array(get_scale("synth-biovid", "tiny").domain.bg_rgb)
+    assert np.abs(corner[0.0] - unbc_bg).sum() < np.abs(corner[0.0] - biovid_bg).sum()
+    assert np.abs(corner[1.0] - biovid_bg).sum() < np.abs(corner[1.0] - unbc_bg).sum()

@@ -29,7 +29,7 @@ import shutil
 from pathlib import Path
 
 from ..paths import synth_data_dir
-from .scales import FLAVOUR_KEYS, SCALES, ScaleParams, get_scale
+from .scales import FLAVOUR_KEYS, SCALES, ScaleParams, get_scale, resolve_domain
 from .writers import WRITERS, checksum
 from .writers.common import SubjectJob, atomic_write_text, run_subjects
 
@@ -154,6 +154,7 @@ def generate(flavour: str, scale: str, out: Path, *, seed: int = 0, progress: bo
             raise ValueError(f"unknown generator parameter(s) {sorted(unknown)}; "
                              f"valid: {sorted(params.fields())}")
         params = params.replace(**overrides)
+    params = resolve_domain(flavour, scale, params)
     writer = WRITERS[flavour]
     out = Path(out).expanduser().resolve()
     meta = _marker_params(flavour, scale, seed, params)
@@ -272,6 +273,7 @@ def ensure(flavour: str, scale: str, root: Path | None = None, *, seed: int = 0,
         if unknown:
             raise ValueError(f"unknown generator parameter(s) {sorted(unknown)}; valid: {sorted(params.fields())}")
         params = params.replace(**overrides)
+    params = resolve_domain(flavour, scale, params)
     path = (Path(root).expanduser().resolve() if root is not None
             else default_root(flavour, scale, seed, overrides))
     want = _marker_params(flavour, scale, seed, params)

@@ -23,9 +23,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from .render import Domain
 
-__all__ = ["ScaleParams", "SCALES", "STUDY_KNOBS", "FLAVOUR_KEYS", "get_scale"]
+__all__ = ["ScaleParams", "SCALES", "STUDY_KNOBS", "FLAVOUR_KEYS", "get_scale", "interpolate_domain", "resolve_domain"]
 
 #: stable integer per flavour, part of every seed key (different people per flavour)
 FLAVOUR_KEYS = {"synth-unbc": 1, "synth-biovid": 2, "synth-mint": 3}
@@ -61,6 +63,11 @@ class ScaleParams:
     #: probability, peak, start, hold, AU mix) with its onset and offset ``s`` times faster -- the
     #: only visible difference (``s = 1``: none); the heart rate does not respond either way
     posed_onset_speedup: float = 0.0
+    #: the imaging domain as a step between another flavour's (``domain_source``, at the same
+    #: scale; gap 0) and this flavour's own (gap 1); beyond 1 the difference is extrapolated
+    #: (:func:`interpolate_domain`; any flavour). The people and the pain displays stay the flavour's.
+    domain_gap: float = 1.0
+    domain_source: str = ""
 
     def __post_init__(self) -> None:
         levels = tuple(self.genuine_levels) if isinstance(self.genuine_levels, (list, tuple)) else ()
@@ -73,6 +80,13 @@ class ScaleParams:
         if not self.posed_onset_speedup >= 0:
             raise ValueError(f"posed_onset_speedup must be >= 0 (0: the default posed display), "
                              f"got {self.posed_onset_speedup!r}")
+        object.__setattr__(self, "domain_gap", float(self.domain_gap))
+        if not (self.domain_gap >= 0 and np.isfinite(self.domain_gap)):
+            raise ValueError(f"domain_gap must be a finite number >= 0 (0: the source's imaging domain, "
+                             f"1: the flavour's own), got {self.domain_gap!r}")
+        if self.domain_gap != 1.0 and not self.domain_source:
+            raise ValueError("domain_gap needs domain_source: the flavour whose imaging domain is gap 0 "
+                             "(e.g. domain_source='synth-unbc')")
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -109,7 +123,8 @@ _MINT_DOMAIN = dict(
 )
 
 #: study knobs of :class:`ScaleParams` and their defaults (absent from a marker while at them)
-STUDY_KNOBS: dict[str, object] = {"genuine_levels": (0, 1, 2, 3, 4), "posed_onset_speedup": 0.0}
+STUDY_KNOBS: dict[str, object] = {"genuine_levels": (0, 1, 2, 3, 4), "posed_onset_speedup": 0.0,
+                                   "domain_gap": 1.0, "domain_source": ""}
 
 SCALES: dict[str, dict[str, ScaleParams]] = {
     "synth-unbc": {
@@ -149,3 +164,47 @@ def get_scale(flavour: str, scale: str) -> ScaleParams:
     if scale not in SCALES[flavour]:
         raise ValueError(f"unknown scale {scale!r} for {flavour}; valid: {', '.join(SCALES[flavour])}")
     return SCALES[flavour][scale]
+
+
+def interpolate_domain(source: Domain, own: Domain, gap: float) -> Domain:
+    """The imaging domain ``gap`` of the way from ``source`` (0) to ``own`` (1), extrapolated
+    beyond 1: every numeric condition (face size and position, background, clutter, clothing,
+    lighting drifts, noise, blur, head motion, pulse) is ``source + gap (own - source)``, clipped
+    to its valid range; the population's skin tones are ``own``'s tones shifted by
+    ``(1 - gap)`` times the difference of the two mean tones (the identity mix moves, the number
+    of tones stays); the frame size stays ``own``'s."""
+    g = float(gap)
+
+    def mix(a, b, lo=0.0, hi=np.inf):
+        v = np.clip(np.asarray(a, float) + g * (np.asarray(b, float) - np.asarray(a, float)), lo, hi)
+        return tuple(float(x) for x in v) if v.ndim else float(v)
+
+    tones = np.asarray(own.skin_tones, float)
+    shift = (1.0 - g) * (np.asarray(source.skin_tones, float).mean(0) - tones.mean(0))
+    return dataclasses.replace(
+        own,
+        face_px=mix(source.face_px, own.face_px, 8.0),
+        face_center=mix(source.face_center, own.face_center, 0.2, 0.8),
+        bg_rgb=mix(source.bg_rgb, own.bg_rgb, 0.0, 255.0),
+        bg_clutter=mix(source.bg_clutter, own.bg_clutter, 0.0, 1.0),
+        shirt_rgb=mix(source.shirt_rgb, own.shirt_rgb, 0.0, 255.0),
+        light_gain_drift=mix(source.light_gain_drift, own.light_gain_drift, 0.0, 0.5),
+        light_side_drift=mix(source.light_side_drift, own.light_side_drift, 0.0, 0.5),
+        light_side_bias=mix(source.light_side_bias, own.light_side_bias, -0.5, 0.5),
+        noise_sigma=mix(source.noise_sigma, own.noise_sigma, 0.0),
+        blur_sigma=mix(source.blur_sigma, own.blur_sigma, 0.0),
+        pose_jitter=mix(source.pose_jitter, own.pose_jitter, 0.0),
+        pulse_amp=mix(source.pulse_amp, own.pulse_amp, 0.0),
+        skin_tones=tuple(tuple(float(c) for c in np.clip(t + shift, 0.0, 255.0)) for t in tones),
+    )
+
+
+def resolve_domain(flavour: str, scale: str, params: ScaleParams) -> ScaleParams:
+    """``params`` with the imaging domain its ``domain_gap`` / ``domain_source`` knobs ask for
+    (unchanged without a source)."""
+    if not params.domain_source:
+        return params
+    if params.domain_source == flavour:
+        raise ValueError(f"domain_source must be another flavour than {flavour!r} (a gap to itself is no gap)")
+    source = get_scale(params.domain_source, scale).domain
+    return params.replace(domain=interpolate_domain(source, params.domain, params.domain_gap))

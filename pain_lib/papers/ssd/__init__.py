@@ -14,7 +14,10 @@ notebook helpers.
   inflating the 2D network (:mod:`.inflated`);
 * grids: :func:`segment_lengths` / :func:`patch_sizes` (Figure 3), :func:`table45_settings`
   (Tables 4-5), :func:`targets` (what is predicted on each dataset), :func:`videos_for_segment`;
-* helpers: :func:`notes` (the shared fidelity notes of ``NOTES.md``), :func:`other_dataset`.
+* helpers: :func:`notes` (the shared fidelity notes of ``NOTES.md``), :func:`other_dataset`;
+* the domain-gap study (beyond the paper): :func:`domain_gap_pair` (the simulator's UNBC-like set
+  and a BioVid-like variant whose imaging domain is a step between the two),
+  :func:`advantage_trend` (does SSD's advantage over raw frames grow with the gap).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ...data.base import Sample
 from ...data.splits import Split
@@ -54,6 +59,7 @@ __all__ = [
     "affine_hull", "dissimilarity", "solve", "reference_solution", "sparsity_bound", "siamese_loss",
     "SelfSupervisedRecipe", "SiameseRecipe", "OPNRecipe", "JigsawRecipe", "ClusteringRecipe",
     "InflatedClipRecipe", "INFLATION", "counterpart_3d", "inflated_pair", "paper_dataset", "table_rows", "open_pair", "LabelledTransfer", "aligned",
+    "DOMAIN_GAP_PAIR", "DOMAIN_GAP_KNOBS", "domain_gap_pair", "advantage_trend",
 ]
 
 #: the paper's SSD settings (Sec. 3.2): 20-frame segments, 5 x 5 spatial neighbourhood
@@ -257,3 +263,59 @@ def aligned(result, like):
     out.folds = result.folds.assign(fold=result.folds["fold"].map(names))
     out.outputs = {names.get(k, k): v for k, v in result.outputs.items()}
     return out
+
+
+#: the domain-gap study's simulator pair: (source flavour, target flavour whose domain moves)
+DOMAIN_GAP_PAIR: tuple[str, str] = ("synth-unbc", "synth-biovid")
+#: the target variants' other knobs: only the classes the cross-dataset task reads (BL1, PA4), no
+#: posed part (the study never reads it)
+DOMAIN_GAP_KNOBS: dict[str, Any] = {"genuine_levels": (0, 4), "posed_per_subject": 0}
+
+
+def domain_gap_pair(run: Any, gap: float) -> tuple[list[Sample], list[Sample]]:
+    """``(source samples, target samples)`` of the domain-gap study at ``gap`` (beyond the paper):
+    the simulator's UNBC-like set and a BioVid-like variant whose imaging domain (camera framing,
+    background, clothing, lighting, noise, blur, head motion, skin-tone mix) is ``gap`` of the way
+    from the source's (0) to its own (1; beyond 1 extrapolated), :func:`~pain_lib.synth.scales.interpolate_domain`;
+    the people and the pain displays stay each flavour's. At the run's synthetic scale and seed,
+    generated into the project's data folder on first use (a study of the simulator: no
+    real-data counterpart)."""
+    from ... import synth
+    from ...data import open_dataset
+
+    if not (float(gap) >= 0 and np.isfinite(float(gap))):
+        raise ValueError(f"a domain gap is a finite number >= 0 (0: the source's imaging domain, 1: the "
+                         f"target flavour's own), got {gap!r}")
+    src_name, tgt_name = DOMAIN_GAP_PAIR
+    scale, seed = run.profile.synth_scale, int(run.params.get("synth_seed", 0))
+    knobs = dict(DOMAIN_GAP_KNOBS)
+    if float(gap) != 1.0:
+        knobs.update(domain_gap=float(gap), domain_source=src_name)
+    src = synth.ensure(src_name, scale, seed=seed, progress=False)
+    tgt = synth.ensure(tgt_name, scale, seed=seed, progress=False, **knobs)
+    return open_dataset(src_name, src).samples, open_dataset(tgt_name, tgt).samples
+
+
+def advantage_trend(advantages) -> tuple[str, str]:
+    """The verdict on "SSD's curve falls more slowly than RGB's as the domain gap widens" from
+    the paired SSD - RGB differences at each gap (:func:`~pain_lib.experiments.compare_pairs`
+    rows in gap order: ``setting, difference, lo, hi, learned``): *not tested (did not learn)*
+    unless both networks learned at the smallest gap (at the widest one either may fall to
+    chance); *agrees* when the advantage
+    at the largest gap lies above the smallest gap's 90 % band and the two bands do not overlap,
+    *disagrees* when it lies below with disjoint bands, else *cannot tell*."""
+    from ...report import NOT_TESTED
+
+    rows = advantages.reset_index(drop=True)
+    if len(rows) < 2:
+        return "cannot tell", "one gap only: no trend to test"
+    first, last = rows.iloc[0], rows.iloc[-1]
+    words = (f"SSD - RGB at {first['setting']}: {first['difference']:+.2f} [{first['lo']:+.2f}, {first['hi']:+.2f}]; "
+             f"at {last['setting']}: {last['difference']:+.2f} [{last['lo']:+.2f}, {last['hi']:+.2f}]")
+    if not bool(first["learned"]):  # at the widest gap a network may well fall to chance: that is the curve
+        return NOT_TESTED, words + " (a network did not learn at the smallest gap)"
+    if last["lo"] > first["hi"]:
+        return "agrees", words + ": the advantage grew beyond both bands"
+    if last["hi"] < first["lo"]:
+        return "disagrees", words + ": the advantage shrank beyond both bands"
+    return "cannot tell", words + ": the bands overlap"
