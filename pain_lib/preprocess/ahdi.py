@@ -302,6 +302,15 @@ def pairs_to_channels(maps: torch.Tensor, channels: int = 3) -> torch.Tensor:
     return maps[lo] * (1 - w) + maps[hi] * w
 
 
+def _window_weights(windows: np.ndarray, T: int) -> np.ndarray:
+    """``(k, 2)`` windows -> ``(k, T)``: row ``i`` holds the rank-pooling weights of window ``i``
+    (Eq. 2 with ``M`` = its length) on its frames, 0 elsewhere."""
+    Wm = np.zeros((len(windows), T))
+    for i, (s, e) in enumerate(windows):  # loop over windows (a handful), not pixels
+        Wm[i, s:e] = approx_rank_pooling_weights(int(e - s))
+    return Wm
+
+
 def _luma(x: torch.Tensor) -> torch.Tensor:
     """``(C, T, H, W)`` -> ``(1, T, H, W)`` BT.601 luma of RGB (a one-channel clip as it is)."""
     if x.shape[0] == 1:
@@ -375,9 +384,7 @@ def ahdi_details(
         return _pairs_image(x, info, motion, segs, pair_windows(wins), patch_mode, int(patch_size), patch_floor,
                             nonlinearity)
     # layer 1: one dynamic image per (overlapping) window, as one (m, T) weight matrix
-    Wm = np.zeros((len(wins), T))
-    for i, (s, e) in enumerate(wins):  # loop over segments (a handful), not pixels
-        Wm[i, s:e] = approx_rank_pooling_weights(int(e - s))
+    Wm = _window_weights(wins, T)
     if patch_mode == "normalize":  # non-linear patch descriptors of every frame, then pooling
         frames = patch_normalize(x.transpose(0, 1), int(patch_size), floor=patch_floor)  # (T, C, H, W)
         a = torch.as_tensor(Wm, dtype=frames.dtype, device=frames.device)
@@ -398,10 +405,7 @@ def ahdi_details(
 
 def _pairs_image(x, info, motion, segs, wins, patch_mode, patch, floor, nonlinearity) -> AHDIResult:
     """The ``pairs`` hierarchy: one luma dynamic image per pair window -> the image's channels."""
-    T = x.shape[1]
-    Wm = np.zeros((len(wins), T))
-    for i, (s, e) in enumerate(wins):
-        Wm[i, s:e] = approx_rank_pooling_weights(int(e - s))
+    Wm = _window_weights(wins, x.shape[1])
     luma = _luma(x).transpose(0, 1)  # (T, 1, H, W)
     frames = patch_normalize(luma, patch, floor=floor) if patch_mode == "normalize" else luma
     a = torch.as_tensor(Wm, dtype=frames.dtype, device=frames.device)
