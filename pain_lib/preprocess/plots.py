@@ -218,7 +218,7 @@ def plot_representations(rows: dict[str, tuple[np.ndarray, dict]], *, n_frames: 
     return fig
 
 
-def plot_ahdi_figure(clip: np.ndarray, rep: dict, *, title: str = "", image_label: str = "AHDI"):
+def plot_ahdi_figure(clip: np.ndarray, rep: dict, *, title: str = ""):
     """ahdi Figure 2 as a data figure: motion activity with the adaptive segments (shaded) and
     the windows that were rank-pooled (bars: the overlapping segments, or the pairs of
     consecutive segments of the ``pairs`` hierarchy), each window's layer-1 dynamic image, and
@@ -252,7 +252,7 @@ def plot_ahdi_figure(clip: np.ndarray, rep: dict, *, title: str = "", image_labe
         ws, we = win[i]
         _show(a, rep["ahdi_level1"][i], f"dynamic image of window {i + 1}\nframes {ws}-{we - 1}")
     a = fig.add_subplot(gs[1, k])
-    _show(a, rep["ahdi"], image_label)
+    _show(a, rep["ahdi"], "AHDI")
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
